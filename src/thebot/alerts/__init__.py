@@ -1,0 +1,1 @@
+"""Alerts (toast and sound) raised from graded signals; see ROADMAP.md."""

@@ -1,0 +1,1 @@
+"""Order execution (paper and ccxt brokers, risk); see ROADMAP.md."""

@@ -1,0 +1,397 @@
+"""Multi-timeframe candle buffers: one columnar numpy buffer per (symbol, timeframe).
+
+Writers are the WebSocketManager's loop and the backfiller; readers are Dash callbacks and the analytics
+in other threads. One lock guards all buffers; a snapshot copies the live rows under the lock, so
+readers never see a half-written candle. Observers are called after the lock is released so that a slow
+or failing observer cannot stall ingestion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from thebot.market.models import Candle, CandleSnapshot, StreamKey
+from thebot.market.timeframe import Timeframe
+
+logger = logging.getLogger(__name__)
+
+_FLOAT_FIELDS = ("open", "high", "low", "close", "volume", "quote_volume", "taker_buy_volume")
+_INT_FIELDS = ("open_time", "trades")
+
+
+class UpdateKind:
+    """What an update did to a buffer; named constants rather than magic strings."""
+
+    REPLACED = "replaced"
+    APPENDED = "appended"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Candles missing between two received ones: open times `first_open_time`..`last_open_time`."""
+
+    key: StreamKey
+    first_open_time: int
+    last_open_time: int
+
+    @property
+    def candles(self) -> int:
+        return (self.last_open_time - self.first_open_time) // self.key.timeframe.milliseconds + 1
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    key: StreamKey
+    candles: int
+    last_open_time: int
+    last_update_age_ms: int
+    stale: bool
+    version: int
+    ignored_older: int
+    gaps: int
+
+
+UpdateObserver = Callable[[StreamKey, Candle], Any]
+CloseObserver = Callable[[StreamKey, Candle], Any]
+GapObserver = Callable[[Gap], Any]
+
+
+class _Buffer:
+    """Columnar storage of `capacity` rows with room for as many again, so appends stay O(1) amortised
+    and the live rows are always one contiguous slice [start, end)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        size = capacity * 2
+        self.columns: dict[str, np.ndarray[Any, Any]] = {
+            **{name: np.zeros(size, dtype=np.float64) for name in _FLOAT_FIELDS},
+            **{name: np.zeros(size, dtype=np.int64) for name in _INT_FIELDS},
+            "closed": np.zeros(size, dtype=np.bool_),
+        }
+        self.start = 0
+        self.end = 0
+        self.version = 0
+        self.last_update_monotonic: float | None = None
+        self.ignored_older = 0
+        self.gaps = 0
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def last_open_time(self) -> int | None:
+        if self.end == self.start:
+            return None
+        return int(self.columns["open_time"][self.end - 1])
+
+    def write(self, index: int, candle: Candle) -> None:
+        columns = self.columns
+        columns["open_time"][index] = candle.open_time
+        columns["open"][index] = candle.open
+        columns["high"][index] = candle.high
+        columns["low"][index] = candle.low
+        columns["close"][index] = candle.close
+        columns["volume"][index] = candle.volume
+        columns["quote_volume"][index] = candle.quote_volume
+        columns["trades"][index] = candle.trades
+        columns["taker_buy_volume"][index] = candle.taker_buy_volume
+        columns["closed"][index] = candle.closed
+
+    def append(self, candle: Candle) -> None:
+        if self.end == self.capacity * 2:
+            keep = self.capacity - 1
+            for column in self.columns.values():
+                column[:keep] = column[self.end - keep : self.end]
+            self.start, self.end = 0, keep
+        self.write(self.end, candle)
+        self.end += 1
+        if self.end - self.start > self.capacity:
+            self.start += 1
+
+    def row(self, index: int) -> Candle:
+        columns = self.columns
+        return Candle(
+            open_time=int(columns["open_time"][index]),
+            open=float(columns["open"][index]),
+            high=float(columns["high"][index]),
+            low=float(columns["low"][index]),
+            close=float(columns["close"][index]),
+            volume=float(columns["volume"][index]),
+            closed=bool(columns["closed"][index]),
+            quote_volume=float(columns["quote_volume"][index]),
+            trades=int(columns["trades"][index]),
+            taker_buy_volume=float(columns["taker_buy_volume"][index]),
+        )
+
+    def replace_all(self, rows: dict[str, np.ndarray[Any, Any]], count: int) -> None:
+        """Load `count` sorted rows (newest `capacity` kept) as the whole buffer."""
+        count = min(count, self.capacity)
+        for name, column in self.columns.items():
+            column[:count] = rows[name][-count:] if count else column[:0]
+        self.start, self.end = 0, count
+
+
+class DataStream:
+    """Per (symbol, timeframe) candle buffers with versions, observers and gap detection."""
+
+    def __init__(
+        self,
+        symbols: Iterable[str],
+        timeframes: Iterable[Timeframe],
+        capacity: int = 1000,
+        stale_after_ms: Callable[[Timeframe], int] | None = None,
+    ) -> None:
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._buffers: dict[StreamKey, _Buffer] = {}
+        self._timeframes = tuple(timeframes)
+        for symbol in symbols:
+            self._add_buffers(symbol)
+        self._update_observers: list[UpdateObserver] = []
+        self._close_observers: list[CloseObserver] = []
+        self._gap_observers: list[GapObserver] = []
+        self._stale_after_ms = stale_after_ms or _default_stale_after_ms
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- configuration -------------------------------------------------------------------------------
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def timeframes(self) -> tuple[Timeframe, ...]:
+        return self._timeframes
+
+    def keys(self) -> list[StreamKey]:
+        with self._lock:
+            return list(self._buffers)
+
+    def symbols(self) -> list[str]:
+        with self._lock:
+            return sorted({key.symbol for key in self._buffers})
+
+    def _add_buffers(self, symbol: str) -> None:
+        for timeframe in self._timeframes:
+            key = StreamKey(symbol, timeframe)
+            if key not in self._buffers:
+                self._buffers[key] = _Buffer(self._capacity)
+
+    def add_symbol(self, symbol: str) -> None:
+        with self._lock:
+            self._add_buffers(symbol)
+
+    def remove_symbol(self, symbol: str) -> None:
+        with self._lock:
+            for key in [key for key in self._buffers if key.symbol == symbol]:
+                del self._buffers[key]
+
+    def set_event_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Where async observers run when an update arrives from a thread without a running loop."""
+        self._loop = loop
+
+    def add_update_observer(self, observer: UpdateObserver) -> None:
+        self._update_observers.append(observer)
+
+    def add_close_observer(self, observer: CloseObserver) -> None:
+        self._close_observers.append(observer)
+
+    def add_gap_observer(self, observer: GapObserver) -> None:
+        self._gap_observers.append(observer)
+
+    # -- writes --------------------------------------------------------------------------------------
+
+    def update(self, symbol: str, timeframe: Timeframe, candle: Candle) -> str:
+        """Apply one streamed candle; returns an `UpdateKind`.
+
+        Same open time replaces the forming candle; a newer one appends and closes the previous one
+        (even when its `x=true` message was lost); an older one is ignored and counted.
+        """
+        key = StreamKey(symbol, timeframe)
+        closed_now: list[Candle] = []
+        gap: Gap | None = None
+        with self._lock:
+            buffer = self._buffers.get(key)
+            if buffer is None:
+                return UpdateKind.IGNORED
+            last_open_time = buffer.last_open_time()
+            was_closed = False
+            if last_open_time is None or candle.open_time > last_open_time:
+                if last_open_time is not None:
+                    last_index = buffer.end - 1
+                    if not buffer.columns["closed"][last_index]:
+                        buffer.columns["closed"][last_index] = True
+                        closed_now.append(buffer.row(last_index))
+                    expected = last_open_time + timeframe.milliseconds
+                    if candle.open_time > expected:
+                        gap = Gap(key, expected, candle.open_time - timeframe.milliseconds)
+                        buffer.gaps += 1
+                buffer.append(candle)
+                kind = UpdateKind.APPENDED
+            elif candle.open_time == last_open_time:
+                index = buffer.end - 1
+                was_closed = bool(buffer.columns["closed"][index])
+                if was_closed and not candle.closed:
+                    # A late forming update for a candle already closed must not reopen it.
+                    buffer.ignored_older += 1
+                    return UpdateKind.IGNORED
+                buffer.write(index, candle)
+                kind = UpdateKind.REPLACED
+            else:
+                buffer.ignored_older += 1
+                return UpdateKind.IGNORED
+            if candle.closed and (kind == UpdateKind.APPENDED or not was_closed):
+                closed_now.append(candle)
+            buffer.version += 1
+            buffer.last_update_monotonic = time.monotonic()
+        if gap is not None:
+            self._notify(self._gap_observers, gap)
+        for closed_candle in closed_now:
+            self._notify(self._close_observers, key, closed_candle)
+        self._notify(self._update_observers, key, candle)
+        return kind
+
+    def merge(self, symbol: str, timeframe: Timeframe, candles: Iterable[Candle]) -> int:
+        """Merge candles from backfill or the store; returns how many open times were new.
+
+        Incoming closed candles win over buffered forming ones at the same open time; the newest
+        `capacity` candles are kept. Does not call close observers: these candles are history.
+        """
+        key = StreamKey(symbol, timeframe)
+        incoming = sorted(candles, key=lambda candle: candle.open_time)
+        if not incoming:
+            return 0
+        with self._lock:
+            buffer = self._buffers.get(key)
+            if buffer is None:
+                return 0
+            by_time: dict[int, Candle] = {
+                buffer.row(index).open_time: buffer.row(index) for index in range(buffer.start, buffer.end)
+            }
+            before = len(by_time)
+            last_live = buffer.last_open_time()
+            for candle in incoming:
+                existing = by_time.get(candle.open_time)
+                if existing is None or (candle.closed and not existing.closed) or (
+                    candle.closed == existing.closed and not candle.closed
+                ):
+                    by_time[candle.open_time] = candle
+            ordered = [by_time[open_time] for open_time in sorted(by_time)]
+            newest = ordered[-1].open_time
+            # Everything older than the newest candle is closed by definition.
+            rows = _columns_of(ordered, newest_forming=last_live == newest and not by_time[newest].closed)
+            buffer.replace_all(rows, len(ordered))
+            buffer.version += 1
+            added = len(by_time) - before
+        return added
+
+    # -- reads ---------------------------------------------------------------------------------------
+
+    def version(self, symbol: str, timeframe: Timeframe) -> int:
+        with self._lock:
+            buffer = self._buffers.get(StreamKey(symbol, timeframe))
+            return -1 if buffer is None else buffer.version
+
+    def snapshot(self, symbol: str, timeframe: Timeframe, limit: int | None = None) -> CandleSnapshot:
+        key = StreamKey(symbol, timeframe)
+        with self._lock:
+            buffer = self._buffers.get(key)
+            if buffer is None:
+                raise KeyError(f"no stream {key}")
+            end = buffer.end
+            start = buffer.start if limit is None else max(buffer.start, end - limit)
+            copies = {name: column[start:end].copy() for name, column in buffer.columns.items()}
+            version = buffer.version
+        return CandleSnapshot(symbol=symbol, timeframe=timeframe, version=version, **copies)
+
+    def last_candle(self, symbol: str, timeframe: Timeframe) -> Candle | None:
+        with self._lock:
+            buffer = self._buffers.get(StreamKey(symbol, timeframe))
+            if buffer is None or len(buffer) == 0:
+                return None
+            return buffer.row(buffer.end - 1)
+
+    def status(self) -> list[StreamStatus]:
+        now = time.monotonic()
+        result = []
+        with self._lock:
+            for key, buffer in self._buffers.items():
+                age_ms = (
+                    -1
+                    if buffer.last_update_monotonic is None
+                    else int((now - buffer.last_update_monotonic) * 1000)
+                )
+                stale = age_ms < 0 or age_ms > self._stale_after_ms(key.timeframe)
+                result.append(
+                    StreamStatus(
+                        key=key,
+                        candles=len(buffer),
+                        last_open_time=buffer.last_open_time() or 0,
+                        last_update_age_ms=age_ms,
+                        stale=stale,
+                        version=buffer.version,
+                        ignored_older=buffer.ignored_older,
+                        gaps=buffer.gaps,
+                    )
+                )
+        return result
+
+    # -- observers -----------------------------------------------------------------------------------
+
+    def _notify(self, observers: list[Callable[..., Any]], *args: Any) -> None:
+        for observer in list(observers):
+            try:
+                if inspect.iscoroutinefunction(observer):
+                    self._schedule(observer(*args))
+                else:
+                    observer(*args)
+            except Exception:
+                logger.exception("observer %r failed; the others still run", observer)
+
+    def _schedule(self, coroutine: Awaitable[Any]) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:
+            task = loop.create_task(coroutine)  # type: ignore[arg-type]
+            task.add_done_callback(_log_task_failure)
+        elif self._loop is not None:
+            future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
+            future.add_done_callback(_log_task_failure)
+        else:
+            logger.warning("async observer skipped: no event loop; call set_event_loop() first")
+            coroutine.close()  # type: ignore[attr-defined]
+
+
+def _log_task_failure(task: Any) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("async observer failed: %r", task.exception())
+
+
+def _default_stale_after_ms(timeframe: Timeframe) -> int:
+    """Binance pushes klines every 2 s (1 s klines every second); three missed pushes mean stale."""
+    cadence_ms = 1_000 if timeframe is Timeframe.S1 else 2_000
+    return 3 * cadence_ms
+
+
+def _columns_of(candles: list[Candle], newest_forming: bool) -> dict[str, np.ndarray[Any, Any]]:
+    rows: dict[str, np.ndarray[Any, Any]] = {
+        "open_time": np.fromiter((c.open_time for c in candles), dtype=np.int64, count=len(candles)),
+        "trades": np.fromiter((c.trades for c in candles), dtype=np.int64, count=len(candles)),
+        "closed": np.ones(len(candles), dtype=np.bool_),
+    }
+    for name in _FLOAT_FIELDS:
+        rows[name] = np.fromiter((getattr(c, name) for c in candles), dtype=np.float64, count=len(candles))
+    if newest_forming:
+        rows["closed"][-1] = False
+    return rows

@@ -1,0 +1,108 @@
+"""Value objects of the market data layer: candles, kline events and buffer snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from thebot.market.timeframe import Timeframe
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """One kline. `closed` is True once the venue said so, or once a newer candle arrived."""
+
+    open_time: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    closed: bool
+    quote_volume: float = 0.0
+    trades: int = 0
+    taker_buy_volume: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class KlineEvent:
+    """A normalised kline message: which stream, when the venue sent it, and the candle."""
+
+    symbol: str
+    timeframe: Timeframe
+    event_time: int
+    candle: Candle
+
+
+@dataclass(frozen=True, slots=True)
+class StreamKey:
+    symbol: str
+    timeframe: Timeframe
+
+    def __str__(self) -> str:
+        return f"{self.symbol}@{self.timeframe.value}"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CandleSnapshot:
+    """An immutable copy of one stream's buffer, oldest first, safe to read from any thread.
+
+    The arrays are copies owned by the snapshot: the buffer keeps moving, the snapshot does not.
+    `closed[-1]` is False while the newest candle is still forming.
+    """
+
+    symbol: str
+    timeframe: Timeframe
+    version: int
+    open_time: IntArray
+    open: FloatArray
+    high: FloatArray
+    low: FloatArray
+    close: FloatArray
+    volume: FloatArray
+    quote_volume: FloatArray
+    trades: IntArray
+    taker_buy_volume: FloatArray
+    closed: BoolArray
+
+    def __len__(self) -> int:
+        return int(self.open_time.shape[0])
+
+    def candle(self, index: int) -> Candle:
+        return Candle(
+            open_time=int(self.open_time[index]),
+            open=float(self.open[index]),
+            high=float(self.high[index]),
+            low=float(self.low[index]),
+            close=float(self.close[index]),
+            volume=float(self.volume[index]),
+            closed=bool(self.closed[index]),
+            quote_volume=float(self.quote_volume[index]),
+            trades=int(self.trades[index]),
+            taker_buy_volume=float(self.taker_buy_volume[index]),
+        )
+
+    def tail(self, count: int) -> CandleSnapshot:
+        """The newest `count` candles (all of them when fewer exist)."""
+        start = max(0, len(self) - count)
+        return CandleSnapshot(
+            symbol=self.symbol,
+            timeframe=self.timeframe,
+            version=self.version,
+            open_time=self.open_time[start:],
+            open=self.open[start:],
+            high=self.high[start:],
+            low=self.low[start:],
+            close=self.close[start:],
+            volume=self.volume[start:],
+            quote_volume=self.quote_volume[start:],
+            trades=self.trades[start:],
+            taker_buy_volume=self.taker_buy_volume[start:],
+            closed=self.closed[start:],
+        )

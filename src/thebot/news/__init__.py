@@ -1,0 +1,1 @@
+"""News feed aggregation; see ROADMAP.md."""
