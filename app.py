@@ -1,0 +1,109 @@
+"""`python app.py`: start thebot's services and serve the dashboard.
+
+Flags override `config/settings.toml`; run `python app.py --help` for the list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from thebot.config import SOURCES, ConfigError, Settings, load_settings, with_overrides
+
+logger = logging.getLogger("thebot.app")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python app.py", description="thebot: real-time crypto market analytics dashboard"
+    )
+    parser.add_argument(
+        "--source",
+        choices=SOURCES,
+        help="market data: auto tries Binance for a few seconds and falls back to the simulated venue "
+        "(default from config: auto)",
+    )
+    parser.add_argument(
+        "--venue", metavar="URL", help="connect to a running simulated venue, e.g. http://127.0.0.1:9555"
+    )
+    parser.add_argument("--speed", type=float, help="simulated seconds per real second (sim only)")
+    parser.add_argument("--host", help="address the dashboard listens on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port the dashboard listens on (default 8050)")
+    parser.add_argument("--config", type=Path, help="settings file (default config/settings.toml)")
+    parser.add_argument("--data-dir", help="where the database lives (default ./data)")
+    parser.add_argument("--symbols", help="comma-separated symbols, e.g. BTCUSDT,ETHUSDT")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return parser.parse_args(argv)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    market: dict[str, Any] = {}
+    if args.source:
+        market["source"] = args.source
+    if args.venue:
+        market["source"] = "sim"
+    if args.symbols:
+        symbols = tuple(symbol.strip().upper() for symbol in args.symbols.split(",") if symbol.strip())
+        market["symbols"] = symbols
+    venue: dict[str, Any] = {}
+    if args.speed is not None:
+        venue["speed"] = args.speed
+    server: dict[str, Any] = {}
+    if args.host:
+        server["host"] = args.host
+    if args.port is not None:
+        server["port"] = args.port
+    storage: dict[str, Any] = {}
+    if args.data_dir:
+        storage["data_dir"] = args.data_dir
+    ui: dict[str, Any] = {}
+    if "symbols" in market and settings.ui.default_symbol not in market["symbols"]:
+        ui["default_symbol"] = market["symbols"][0]
+    return with_overrides(settings, market=market, venue=venue, server=server, storage=storage, ui=ui)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
+    try:
+        settings = settings_from_args(args)
+    except ConfigError as error:
+        print(f"thebot: {error}", file=sys.stderr)
+        return 2
+
+    from dash_modules.application import create_app
+    from thebot.services import build_services
+
+    try:
+        services = build_services(settings, venue_url=args.venue)
+    except ValueError as error:
+        print(f"thebot: {error}", file=sys.stderr)
+        return 2
+    services.start()
+    app = create_app(services)
+
+    def _shutdown(_signum: int, _frame: Any) -> None:
+        services.stop()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _shutdown)
+    host, port = settings.server.host, settings.server.port
+    source = "simulated venue" if services.simulated else "Binance"
+    print(f"thebot: market data from {source} ({services.endpoints.ws_url})", flush=True)
+    print(f"thebot: dashboard at http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
+    try:
+        app.run(host=host, port=port, debug=False)
+    finally:
+        services.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,237 @@
+"""Pure figure building: candle data in, Plotly figure dicts and patch plans out.
+
+Nothing here touches Dash's runtime or a service, so every function is tested without a browser.
+Times go to Plotly as epoch milliseconds on a date axis: smaller payloads than ISO strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from thebot.market.models import CandleSnapshot
+
+UP_COLOR = "#26a69a"
+DOWN_COLOR = "#ef5350"
+BACKGROUND = "#131722"
+PANEL = "#1b2030"
+GRID = "#262c3d"
+TEXT = "#c7ccd8"
+MUTED = "#7a8194"
+
+CANDLE_TRACE = 0
+VOLUME_TRACE = 1
+
+Figure = dict[str, Any]
+
+
+def volume_colors(open_: np.ndarray[Any, Any], close: np.ndarray[Any, Any]) -> list[str]:
+    return [UP_COLOR if c >= o else DOWN_COLOR for o, c in zip(open_.tolist(), close.tolist(), strict=True)]
+
+
+def _rounded(values: np.ndarray[Any, Any]) -> list[float]:
+    """Ten significant digits keep every real price exact and drop float noise from the payload."""
+    return [float(f"{value:.10g}") for value in values.tolist()]
+
+
+def candle_columns(snapshot: CandleSnapshot) -> dict[str, list[Any]]:
+    return {
+        "x": snapshot.open_time.tolist(),
+        "open": _rounded(snapshot.open),
+        "high": _rounded(snapshot.high),
+        "low": _rounded(snapshot.low),
+        "close": _rounded(snapshot.close),
+        "volume": _rounded(snapshot.volume),
+        "volume_color": volume_colors(snapshot.open, snapshot.close),
+    }
+
+
+def empty_figure(message: str) -> Figure:
+    return {
+        "data": [],
+        "layout": {
+            **_base_layout(),
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "annotations": [
+                {
+                    "text": message,
+                    "showarrow": False,
+                    "font": {"size": 16, "color": MUTED},
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": 0.5,
+                    "y": 0.5,
+                }
+            ],
+        },
+    }
+
+
+def _base_layout() -> dict[str, Any]:
+    return {
+        "paper_bgcolor": BACKGROUND,
+        "plot_bgcolor": BACKGROUND,
+        "font": {"color": TEXT, "family": "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif", "size": 12},
+        "margin": {"l": 10, "r": 60, "t": 10, "b": 30},
+        "showlegend": False,
+        "hovermode": "x unified",
+        "dragmode": "pan",
+    }
+
+
+def candlestick_figure(snapshot: CandleSnapshot, *, title: str = "") -> Figure:
+    """Candles on top, volume below, sharing one date axis; `uirevision` keeps the user's zoom
+    across updates of the same symbol and timeframe and resets it when either changes."""
+    columns = candle_columns(snapshot)
+    candle_trace = {
+        "type": "candlestick",
+        "name": title or snapshot.symbol,
+        "x": columns["x"],
+        "open": columns["open"],
+        "high": columns["high"],
+        "low": columns["low"],
+        "close": columns["close"],
+        "xaxis": "x",
+        "yaxis": "y",
+        "increasing": {"line": {"color": UP_COLOR, "width": 1}, "fillcolor": UP_COLOR},
+        "decreasing": {"line": {"color": DOWN_COLOR, "width": 1}, "fillcolor": DOWN_COLOR},
+        "whiskerwidth": 0,
+    }
+    volume_trace = {
+        "type": "bar",
+        "name": "Volume",
+        "x": columns["x"],
+        "y": columns["volume"],
+        "xaxis": "x",
+        "yaxis": "y2",
+        "marker": {"color": columns["volume_color"], "line": {"width": 0}},
+        "opacity": 0.55,
+        "hovertemplate": "%{y:,.4f}<extra>Volume</extra>",
+    }
+    axis_style = {"gridcolor": GRID, "zerolinecolor": GRID, "linecolor": GRID, "tickfont": {"color": MUTED}}
+    layout = {
+        **_base_layout(),
+        "uirevision": f"{snapshot.symbol}:{snapshot.timeframe.value}",
+        "xaxis": {
+            **axis_style,
+            "type": "date",
+            "anchor": "y2",
+            "rangeslider": {"visible": False},
+            "showspikes": True,
+            "spikemode": "across",
+            "spikecolor": MUTED,
+            "spikethickness": 1,
+        },
+        "yaxis": {**axis_style, "domain": [0.24, 1.0], "side": "right", "tickformat": ",.2f", "fixedrange": False},
+        "yaxis2": {**axis_style, "domain": [0.0, 0.2], "side": "right", "showgrid": False, "tickformat": "~s"},
+    }
+    return {"data": [candle_trace, volume_trace], "layout": layout}
+
+
+@dataclass(frozen=True, slots=True)
+class ChartState:
+    """What the browser is showing, kept in a dcc.Store so the tick callback can patch it."""
+
+    symbol: str
+    timeframe: str
+    version: int
+    first_open_time: int
+    last_open_time: int
+    count: int
+
+    @classmethod
+    def of(cls, snapshot: CandleSnapshot) -> ChartState:
+        count = len(snapshot)
+        return cls(
+            symbol=snapshot.symbol,
+            timeframe=snapshot.timeframe.value,
+            version=snapshot.version,
+            first_open_time=int(snapshot.open_time[0]) if count else 0,
+            last_open_time=int(snapshot.open_time[-1]) if count else 0,
+            count=count,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "timeframe": self.timeframe,
+            "version": self.version,
+            "first_open_time": self.first_open_time,
+            "last_open_time": self.last_open_time,
+            "count": self.count,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> ChartState | None:
+        if not data:
+            return None
+        try:
+            return cls(
+                symbol=str(data["symbol"]),
+                timeframe=str(data["timeframe"]),
+                version=int(data["version"]),
+                first_open_time=int(data["first_open_time"]),
+                last_open_time=int(data["last_open_time"]),
+                count=int(data["count"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class PatchPlan:
+    """How to bring the browser's figure to `snapshot`: rewrite the last `replace` candles in place,
+    append `append` new ones, then drop `trim` from the front. Indices are positive: Dash patches
+    address array items by explicit position."""
+
+    replace_from: int
+    replace: dict[str, list[Any]]
+    append: dict[str, list[Any]]
+    trim: int
+
+
+PATCH_MAX_APPEND = 50
+
+
+def plan_patch(state: ChartState, snapshot: CandleSnapshot, window: int) -> PatchPlan | None:
+    """A patch plan, or None when only a full figure is correct (history changed under the chart,
+    e.g. a backfill merged candles, or too many candles arrived at once)."""
+    times = snapshot.open_time
+    if len(snapshot) == 0 or state.count == 0:
+        return None
+    matches = np.flatnonzero(times == state.last_open_time)
+    if matches.size != 1:
+        return None
+    last_index = int(matches[0])
+    appended = len(snapshot) - 1 - last_index
+    if appended > PATCH_MAX_APPEND:
+        return None
+    # The browser's window must be exactly the snapshot's rows before the appended ones.
+    first_index = last_index - state.count + 1
+    if first_index < 0 or int(times[first_index]) != state.first_open_time:
+        return None
+    # Rewrite the previously-last candle too: it may have changed right before it closed.
+    replace_slice = snapshot.tail(appended + 1)
+    columns = candle_columns(replace_slice)
+    replaced = {name: values[:1] for name, values in columns.items()}
+    added = {name: values[1:] for name, values in columns.items()}
+    new_count = state.count + appended
+    trim = max(0, new_count - window)
+    return PatchPlan(replace_from=state.count - 1, replace=replaced, append=added, trim=trim)
+
+
+def state_after(state: ChartState, snapshot: CandleSnapshot, plan: PatchPlan) -> ChartState:
+    count = state.count + len(plan.append["x"]) - plan.trim
+    times = snapshot.open_time
+    last_index = len(snapshot) - 1
+    return ChartState(
+        symbol=state.symbol,
+        timeframe=state.timeframe,
+        version=snapshot.version,
+        first_open_time=int(times[last_index - count + 1]),
+        last_open_time=int(times[last_index]),
+        count=count,
+    )

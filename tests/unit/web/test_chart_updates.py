@@ -1,0 +1,129 @@
+"""The chart tick: no update when nothing changed, small patches while streaming, full figures on switch."""
+
+from __future__ import annotations
+
+import json
+
+import plotly.graph_objects as go
+import pytest
+from dash import Patch, no_update
+
+from dash_modules.chart import chart_update
+from dash_modules.figures import CANDLE_TRACE, VOLUME_TRACE, DOWN_COLOR, UP_COLOR, candlestick_figure
+from thebot.market.datastream import DataStream
+from thebot.market.models import Candle
+from thebot.market.timeframe import Timeframe
+
+MINUTE = 60_000
+WINDOW = 300
+
+
+def candle(index: int, close: float, closed: bool = True) -> Candle:
+    open_price = 30_000.0 + index
+    return Candle(
+        open_time=1_700_000_000_000 - 1_700_000_000_000 % MINUTE + index * MINUTE,
+        open=open_price,
+        high=max(open_price, close) + 5.5,
+        low=min(open_price, close) - 5.25,
+        close=close,
+        volume=12.5 + index,
+        closed=closed,
+    )
+
+
+@pytest.fixture
+def stream() -> DataStream:
+    datastream = DataStream(["BTCUSDT"], [Timeframe.M1, Timeframe.M5], capacity=1000)
+    for index in range(400):
+        datastream.update("BTCUSDT", Timeframe.M1, candle(index, 30_000.0 + index + 3, closed=index < 399))
+    return datastream
+
+
+def apply_patch(figure: dict, patch: Patch) -> dict:
+    """Apply a Dash Patch the way the browser does (Assign, Extend, Delete by position)."""
+    figure = json.loads(json.dumps(figure))
+    for operation in patch.to_plotly_json()["operations"]:
+        *path, last = operation["location"]
+        target = figure
+        for step in path:
+            target = target[step]
+        kind = operation["operation"]
+        if kind == "Assign":
+            target[last] = operation["params"]["value"]
+        elif kind == "Extend":
+            target[last].extend(operation["params"]["value"])
+        elif kind == "Delete":
+            del target[last]
+        else:  # pragma: no cover - the chart uses only these three
+            raise AssertionError(f"unexpected patch operation {kind}")
+    return figure
+
+
+def test_first_tick_builds_a_full_valid_figure(stream: DataStream) -> None:
+    figure, state = chart_update(stream, WINDOW, "BTCUSDT", "1m", None, force_full=False)
+    assert isinstance(figure, dict)
+    go.Figure(figure)  # plotly validates every property
+    assert len(figure["data"][CANDLE_TRACE]["x"]) == WINDOW
+    assert state["count"] == WINDOW
+    assert state["last_open_time"] == candle(399, 0).open_time
+
+
+def test_unchanged_version_answers_no_update(stream: DataStream) -> None:
+    _, state = chart_update(stream, WINDOW, "BTCUSDT", "1m", None, force_full=False)
+    figure, new_state = chart_update(stream, WINDOW, "BTCUSDT", "1m", state, force_full=False)
+    assert figure is no_update and new_state is no_update
+
+
+def test_forming_candle_update_is_a_patch_of_a_few_hundred_bytes(stream: DataStream) -> None:
+    full, state = chart_update(stream, WINDOW, "BTCUSDT", "1m", None, force_full=False)
+    stream.update("BTCUSDT", Timeframe.M1, candle(399, 30_500.5, closed=False))
+    patch, new_state = chart_update(stream, WINDOW, "BTCUSDT", "1m", state, force_full=False)
+    assert isinstance(patch, Patch)
+    patch_bytes = len(json.dumps(patch.to_plotly_json()))
+    full_bytes = len(json.dumps(full))
+    assert patch_bytes < 1_000, patch_bytes
+    assert full_bytes > 30 * patch_bytes
+    patched = apply_patch(full, patch)
+    assert patched["data"][CANDLE_TRACE]["close"][-1] == 30_500.5
+    assert patched["data"][VOLUME_TRACE]["marker"]["color"][-1] == UP_COLOR
+    assert new_state["count"] == WINDOW
+
+
+def test_new_candle_is_appended_and_window_trimmed(stream: DataStream) -> None:
+    full, state = chart_update(stream, WINDOW, "BTCUSDT", "1m", None, force_full=False)
+    stream.update("BTCUSDT", Timeframe.M1, candle(399, 29_000.0, closed=True))
+    stream.update("BTCUSDT", Timeframe.M1, candle(400, 30_390.0, closed=False))
+    patch, new_state = chart_update(stream, WINDOW, "BTCUSDT", "1m", state, force_full=False)
+    assert isinstance(patch, Patch)
+    assert len(json.dumps(patch.to_plotly_json())) < 2_000
+    patched = apply_patch(full, patch)
+    rebuilt, _ = chart_update(stream, WINDOW, "BTCUSDT", "1m", None, force_full=True)
+    for trace in (CANDLE_TRACE, VOLUME_TRACE):
+        for key in ("x", "open", "high", "low", "close", "y"):
+            if key in rebuilt["data"][trace]:
+                assert patched["data"][trace][key] == rebuilt["data"][trace][key], key
+    assert patched["data"][VOLUME_TRACE]["marker"]["color"][-2] == DOWN_COLOR
+    assert new_state["count"] == WINDOW
+    assert new_state["last_open_time"] == candle(400, 0).open_time
+
+
+def test_history_changed_under_the_chart_gives_a_full_figure(stream: DataStream) -> None:
+    _, state = chart_update(stream, WINDOW, "BTCUSDT", "1m", None, force_full=False)
+    state = {**state, "first_open_time": state["first_open_time"] - MINUTE}
+    stream.update("BTCUSDT", Timeframe.M1, candle(399, 30_200.0, closed=False))
+    figure, _ = chart_update(stream, WINDOW, "BTCUSDT", "1m", state, force_full=False)
+    assert isinstance(figure, dict) and len(figure["data"][CANDLE_TRACE]["x"]) == WINDOW
+
+
+def test_switching_timeframe_builds_the_other_stream(stream: DataStream) -> None:
+    _, state = chart_update(stream, WINDOW, "BTCUSDT", "1m", None, force_full=False)
+    figure, new_state = chart_update(stream, WINDOW, "BTCUSDT", "5m", state, force_full=True)
+    assert isinstance(figure, dict)
+    assert figure["data"] == []  # nothing streamed on 5m yet: a clear waiting message instead
+    assert "Waiting" in figure["layout"]["annotations"][0]["text"]
+    assert new_state is None
+
+
+def test_uirevision_is_per_stream(stream: DataStream) -> None:
+    snapshot = stream.snapshot("BTCUSDT", Timeframe.M1)
+    assert candlestick_figure(snapshot)["layout"]["uirevision"] == "BTCUSDT:1m"
