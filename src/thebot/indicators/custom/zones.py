@@ -1,0 +1,111 @@
+"""Supply and demand zones: the base candle before an impulsive move, and later touches of it.
+
+Rule:
+- Candle t is an impulse when its body |close − open| is at least `factor` × the mean body of the
+  `period` candles before it. The candle before it (t−1) is the base.
+- An up impulse that closes above the base's high makes a demand zone base.low..base.high; a down impulse
+  that closes below the base's low makes a supply zone base.low..base.high.
+- A demand zone is broken (dropped) by a close below its bottom, a supply zone by a close above its top.
+- From candle t+1 on, the first candle whose low reaches a demand zone's top and that closes at or above
+  its bottom is a touch (+1): price tested the zone and it held. Mirror for supply (−1). Each zone is
+  touched once; at most `max_zones` per side are kept (oldest dropped).
+- `demand_top`/`demand_bottom` describe the most recent live demand zone, `supply_*` likewise; NaN when
+  none. Nothing is reported until `period` candles have passed.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, replace
+
+from thebot.indicators.custom.base import NAN, CustomIndicator, CustomState, Values
+from thebot.indicators.metadata import ParameterInfo, ParameterKind, ParameterValue, Placement
+from thebot.market.models import Candle
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    demand: bool
+    top: float
+    bottom: float
+    open_time: int
+    touched: bool = False
+
+
+class _ZoneState(CustomState):
+    def __init__(self, period: int, factor: float, max_zones: int) -> None:
+        self.period = period
+        self.factor = factor
+        self.max_zones = max_zones
+        self.bodies: deque[float] = deque(maxlen=period)
+        self.previous: Candle | None = None
+        self.zones: list[Zone] = []
+
+    def _step(self, candle: Candle) -> tuple[list[Zone], Values]:
+        touch = 0
+        zones: list[Zone] = []
+        for zone in self.zones:
+            current = zone
+            if zone.demand:
+                if candle.close < zone.bottom:
+                    continue
+                if not zone.touched and candle.low <= zone.top:
+                    current = replace(zone, touched=True)
+                    touch = touch or 1
+            else:
+                if candle.close > zone.top:
+                    continue
+                if not zone.touched and candle.high >= zone.bottom:
+                    current = replace(zone, touched=True)
+                    touch = touch or -1
+            zones.append(current)
+        body = abs(candle.close - candle.open)
+        base = self.previous
+        if base is not None and len(self.bodies) == self.period:
+            mean_body = sum(self.bodies) / self.period
+            if body > 0 and body >= self.factor * mean_body:
+                if candle.close > candle.open and candle.close > base.high:
+                    zones.append(Zone(True, base.high, base.low, candle.open_time))
+                elif candle.close < candle.open and candle.close < base.low:
+                    zones.append(Zone(False, base.high, base.low, candle.open_time))
+        demand = [zone for zone in zones if zone.demand][-self.max_zones :]
+        supply = [zone for zone in zones if not zone.demand][-self.max_zones :]
+        zones = sorted([*demand, *supply], key=lambda zone: zone.open_time)
+        return zones, (*_describe(demand), *_describe(supply), float(touch))
+
+    def update(self, candle: Candle) -> Values:
+        self.zones, values = self._step(candle)
+        self.bodies.append(abs(candle.close - candle.open))
+        self.previous = candle
+        return values
+
+    def peek(self, candle: Candle) -> Values:
+        return self._step(candle)[1]
+
+
+def _describe(zones: list[Zone]) -> Values:
+    if not zones:
+        return (NAN, NAN)
+    return (zones[-1].top, zones[-1].bottom)
+
+
+class SupplyDemandZones(CustomIndicator):
+    name = "SUPPLY_DEMAND_ZONES"
+    display_name = "Supply and demand zones"
+    group = "Custom Price Action"
+    inputs = ("open_time", "open", "high", "low", "close")
+    parameters = (
+        ParameterInfo("period", ParameterKind.INTEGER, 20, "candles in the mean body"),
+        ParameterInfo("factor", ParameterKind.REAL, 2.0, "impulse body as a multiple of the mean body"),
+        ParameterInfo("max_zones", ParameterKind.INTEGER, 10, "live zones kept per side"),
+    )
+    outputs = ("demand_top", "demand_bottom", "supply_top", "supply_bottom", "touch")
+    placement = Placement.OVERLAY
+
+    def check(self, params: dict[str, ParameterValue]) -> None:
+        self.require(1 <= params["period"] <= 10_000, "period", "must be between 1 and 10000")
+        self.require(params["factor"] > 0, "factor", "must be positive")
+        self.require(1 <= params["max_zones"] <= 1000, "max_zones", "must be between 1 and 1000")
+
+    def start(self, params: dict[str, ParameterValue]) -> CustomState:
+        return _ZoneState(int(params["period"]), float(params["factor"]), int(params["max_zones"]))
