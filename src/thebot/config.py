@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from thebot.market.settings import MarketDataSettings
 from thebot.market.timeframe import Timeframe
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "settings.toml"
@@ -119,6 +120,7 @@ class Settings:
     ui: UiSettings = field(default_factory=UiSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    market_data: MarketDataSettings = field(default_factory=MarketDataSettings)
 
     def __post_init__(self) -> None:
         _require(

@@ -13,7 +13,7 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -281,8 +281,10 @@ class DataStream:
             last_live = buffer.last_open_time()
             for candle in incoming:
                 existing = by_time.get(candle.open_time)
-                if existing is None or (candle.closed and not existing.closed) or (
-                    candle.closed == existing.closed and not candle.closed
+                if (
+                    existing is None
+                    or (candle.closed and not existing.closed)
+                    or (candle.closed == existing.closed and not candle.closed)
                 ):
                     by_time[candle.open_time] = candle
             ordered = [by_time[open_time] for open_time in sorted(by_time)]
@@ -357,20 +359,20 @@ class DataStream:
             except Exception:
                 logger.exception("observer %r failed; the others still run", observer)
 
-    def _schedule(self, coroutine: Awaitable[Any]) -> None:
+    def _schedule(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
         if loop is not None:
-            task = loop.create_task(coroutine)  # type: ignore[arg-type]
+            task = loop.create_task(coroutine)
             task.add_done_callback(_log_task_failure)
         elif self._loop is not None:
-            future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
+            future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
             future.add_done_callback(_log_task_failure)
         else:
             logger.warning("async observer skipped: no event loop; call set_event_loop() first")
-            coroutine.close()  # type: ignore[attr-defined]
+            coroutine.close()
 
 
 def _log_task_failure(task: Any) -> None:

@@ -135,7 +135,9 @@ def parse_kline(data: dict[str, Any]) -> KlineEvent:
     close = _number(kline, "c")
     volume = _number(kline, "v")
     if min(open_price, high, low, close) <= 0 or volume < 0:
-        raise InvalidMessage(InvalidReason.NEGATIVE_PRICE, f"o={open_price} h={high} l={low} c={close} v={volume}")
+        raise InvalidMessage(
+            InvalidReason.NEGATIVE_PRICE, f"o={open_price} h={high} l={low} c={close} v={volume}"
+        )
     if high < low or high < max(open_price, close) or low > min(open_price, close):
         raise InvalidMessage(InvalidReason.HIGH_BELOW_LOW, f"o={open_price} h={high} l={low} c={close}")
     candle = Candle(
@@ -164,8 +166,10 @@ def parse_ticker(data: dict[str, Any]) -> TickerEvent:
     """
     last = _number(data, "c")
     open_price = _number(data, "o")
-    change_percent = _number(data, "P") if "P" in data else (
-        (last - open_price) / open_price * 100.0 if open_price else 0.0
+    change_percent = (
+        _number(data, "P")
+        if "P" in data
+        else ((last - open_price) / open_price * 100.0 if open_price else 0.0)
     )
     return TickerEvent(
         symbol=_text(data, "s"),
