@@ -176,9 +176,9 @@ class SimulatedVenue:
         await asyncio.to_thread(self._build_paths)
         app = web.Application(middlewares=[self._errors_middleware])
         self._add_routes(app)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port, shutdown_timeout=1.0)
+        site = web.TCPSite(self._runner, self.config.host, self.config.port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         self._pump_task = asyncio.create_task(self._pump(), name="venue-pump")
@@ -337,7 +337,11 @@ class SimulatedVenue:
         if start_time is not None and end_time is not None and start_time > end_time:
             raise BinanceError(-1023, "Start time is greater than end time.")
         if start_time is not None:
-            first = open_time_of(interval_ms, start_time + interval_ms - 1)
+            # Binance answers a start before its first candle with the first candles it has.
+            first = max(
+                open_time_of(interval_ms, start_time + interval_ms - 1),
+                open_time_of(interval_ms, path.origin_ms),
+            )
             last = first + (limit - 1) * interval_ms
             if end_time is not None:
                 last = min(last, end_time)
