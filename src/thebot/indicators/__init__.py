@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from thebot.indicators.errors import IndicatorError
-from thebot.indicators.factory import IndicatorFactory
+from thebot.indicators.factory import IndicatorFactory, candles_head
 from thebot.indicators.metadata import IndicatorInfo, IndicatorSpec, ParameterInfo, Placement
 from thebot.indicators.patterns import ALL_PATTERNS, DEFAULT_PATTERNS
 from thebot.indicators.streaming import IndicatorStream
@@ -18,4 +18,5 @@ __all__ = [
     "IndicatorStream",
     "ParameterInfo",
     "Placement",
+    "candles_head",
 ]

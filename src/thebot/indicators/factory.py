@@ -118,7 +118,8 @@ def _convert(info: IndicatorInfo, parameter: ParameterInfo, value: object) -> Pa
     return integer
 
 
-def _head(candles: CandleSnapshot, count: int) -> CandleSnapshot:
+def candles_head(candles: CandleSnapshot, count: int) -> CandleSnapshot:
+    """The oldest `count` candles (a view), the counterpart of `CandleSnapshot.tail`."""
     return CandleSnapshot(
         symbol=candles.symbol,
         timeframe=candles.timeframe,
@@ -261,6 +262,6 @@ class IndicatorFactory:
             return CustomStream(
                 resolved, info.outputs, custom.start(parameters), tuple(float("nan") for _ in info.outputs)
             )
-        state = custom.open(_head(candles, len(candles) - 1), parameters)
+        state = custom.open(candles_head(candles, len(candles) - 1), parameters)
         value = state.update(candles.candle(len(candles) - 1))
         return CustomStream(resolved, info.outputs, state, value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -76,10 +76,21 @@ class IndicatorInfo:
 
 @dataclass(frozen=True, slots=True)
 class IndicatorSpec:
-    """A validated indicator choice: name plus every parameter (defaults filled in), hashable."""
+    """A validated indicator choice: name plus every parameter (defaults filled in), hashable.
+
+    The hash is computed once: specs key the per-bar value maps on the live path, where a dataclass's
+    field-tuple hash on every lookup is measurable.
+    """
 
     name: str
     params: tuple[tuple[str, ParameterValue], ...] = ()
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.name, self.params)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def parameters(self) -> dict[str, ParameterValue]:

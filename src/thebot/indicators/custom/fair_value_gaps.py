@@ -58,39 +58,49 @@ class _GapState(CustomState):
         self.min_size = min_size
         self.max_gaps = max_gaps
         self.previous: tuple[Candle, ...] = ()
-        self.gaps: list[Gap] = []
+        self.bullish: list[Gap] = []
+        self.bearish: list[Gap] = []
 
-    def _step(self, candle: Candle) -> tuple[list[Gap], Values]:
+    def _step(self, candle: Candle) -> tuple[list[Gap], list[Gap], Values]:
         fill = 0
-        gaps: list[Gap] = []
-        for gap in self.gaps:
+        bullish: list[Gap] = []
+        low = candle.low
+        for gap in self.bullish:
+            if low >= gap.top:  # untouched: the common case, no new object
+                bullish.append(gap)
+                continue
             advanced, event = _advance(gap, candle)
-            if event != 0 and fill == 0:
-                fill = event
+            fill = fill or event
             if advanced.state is not GapState.FILLED:
-                gaps.append(advanced)
+                bullish.append(advanced)
+        bearish: list[Gap] = []
+        high = candle.high
+        for gap in self.bearish:
+            if high <= gap.bottom:
+                bearish.append(gap)
+                continue
+            advanced, event = _advance(gap, candle)
+            fill = fill or event
+            if advanced.state is not GapState.FILLED:
+                bearish.append(advanced)
         if len(self.previous) == 2:
             first = self.previous[0]
             threshold = self.min_size * candle.close
-            if candle.low > first.high and candle.low - first.high > threshold:
-                gaps.append(Gap(True, candle.low, first.high, candle.open_time))
-            elif candle.high < first.low and first.low - candle.high > threshold:
-                gaps.append(Gap(False, first.low, candle.high, candle.open_time))
-        bullish = [gap for gap in gaps if gap.bullish]
-        bearish = [gap for gap in gaps if not gap.bullish]
-        if len(bullish) > self.max_gaps or len(bearish) > self.max_gaps:
-            bullish, bearish = bullish[-self.max_gaps :], bearish[-self.max_gaps :]
-            gaps = sorted([*bullish, *bearish], key=lambda gap: gap.open_time)
-        values = (*_describe(bullish), *_describe(bearish), float(fill))
-        return gaps, values
+            if low > first.high and low - first.high > threshold:
+                bullish.append(Gap(True, low, first.high, candle.open_time))
+                del bullish[: -self.max_gaps]
+            elif high < first.low and first.low - high > threshold:
+                bearish.append(Gap(False, first.low, high, candle.open_time))
+                del bearish[: -self.max_gaps]
+        return bullish, bearish, (*_describe(bullish), *_describe(bearish), float(fill))
 
     def update(self, candle: Candle) -> Values:
-        self.gaps, values = self._step(candle)
+        self.bullish, self.bearish, values = self._step(candle)
         self.previous = (*self.previous, candle)[-2:]
         return values
 
     def peek(self, candle: Candle) -> Values:
-        return self._step(candle)[1]
+        return self._step(candle)[2]
 
 
 def _describe(gaps: list[Gap]) -> Values:
@@ -107,7 +117,7 @@ class FairValueGaps(CustomIndicator):
     inputs = ("open_time", "high", "low", "close")
     parameters = (
         ParameterInfo("min_size", ParameterKind.REAL, 0.0, "smallest gap as a fraction of the close"),
-        ParameterInfo("max_gaps", ParameterKind.INTEGER, 20, "unfilled gaps tracked per direction"),
+        ParameterInfo("max_gaps", ParameterKind.INTEGER, 10, "unfilled gaps tracked per direction"),
     )
     outputs = ("bull_top", "bull_bottom", "bull_state", "bear_top", "bear_bottom", "bear_state", "fill")
     placement = Placement.OVERLAY

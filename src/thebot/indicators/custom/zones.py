@@ -39,48 +39,51 @@ class _ZoneState(CustomState):
         self.max_zones = max_zones
         self.bodies: deque[float] = deque(maxlen=period)
         self.previous: Candle | None = None
-        self.zones: list[Zone] = []
+        self.demand: list[Zone] = []
+        self.supply: list[Zone] = []
 
-    def _step(self, candle: Candle) -> tuple[list[Zone], Values]:
+    def _step(self, candle: Candle) -> tuple[list[Zone], list[Zone], Values]:
         touch = 0
-        zones: list[Zone] = []
-        for zone in self.zones:
-            current = zone
-            if zone.demand:
-                if candle.close < zone.bottom:
-                    continue
-                if not zone.touched and candle.low <= zone.top:
-                    current = replace(zone, touched=True)
-                    touch = touch or 1
+        close, low, high = candle.close, candle.low, candle.high
+        demand: list[Zone] = []
+        for zone in self.demand:
+            if close < zone.bottom:
+                continue  # broken
+            if not zone.touched and low <= zone.top:
+                demand.append(replace(zone, touched=True))
+                touch = touch or 1
             else:
-                if candle.close > zone.top:
-                    continue
-                if not zone.touched and candle.high >= zone.bottom:
-                    current = replace(zone, touched=True)
-                    touch = touch or -1
-            zones.append(current)
-        body = abs(candle.close - candle.open)
+                demand.append(zone)
+        supply: list[Zone] = []
+        for zone in self.supply:
+            if close > zone.top:
+                continue
+            if not zone.touched and high >= zone.bottom:
+                supply.append(replace(zone, touched=True))
+                touch = touch or -1
+            else:
+                supply.append(zone)
+        body = abs(close - candle.open)
         base = self.previous
-        if base is not None and len(self.bodies) == self.period:
+        if base is not None and len(self.bodies) == self.period and body > 0:
             mean_body = sum(self.bodies) / self.period
-            if body > 0 and body >= self.factor * mean_body:
-                if candle.close > candle.open and candle.close > base.high:
-                    zones.append(Zone(True, base.high, base.low, candle.open_time))
-                elif candle.close < candle.open and candle.close < base.low:
-                    zones.append(Zone(False, base.high, base.low, candle.open_time))
-        demand = [zone for zone in zones if zone.demand][-self.max_zones :]
-        supply = [zone for zone in zones if not zone.demand][-self.max_zones :]
-        zones = sorted([*demand, *supply], key=lambda zone: zone.open_time)
-        return zones, (*_describe(demand), *_describe(supply), float(touch))
+            if body >= self.factor * mean_body:
+                if close > candle.open and close > base.high:
+                    demand.append(Zone(True, base.high, base.low, candle.open_time))
+                    del demand[: -self.max_zones]
+                elif close < candle.open and close < base.low:
+                    supply.append(Zone(False, base.high, base.low, candle.open_time))
+                    del supply[: -self.max_zones]
+        return demand, supply, (*_describe(demand), *_describe(supply), float(touch))
 
     def update(self, candle: Candle) -> Values:
-        self.zones, values = self._step(candle)
+        self.demand, self.supply, values = self._step(candle)
         self.bodies.append(abs(candle.close - candle.open))
         self.previous = candle
         return values
 
     def peek(self, candle: Candle) -> Values:
-        return self._step(candle)[1]
+        return self._step(candle)[2]
 
 
 def _describe(zones: list[Zone]) -> Values:

@@ -1,0 +1,103 @@
+"""Rule evaluation on one stream, live (stream handles) or over history (batch series).
+
+Both paths build the same `Bar` for the same candle, so a signal seen live is the signal the history
+replay would find; the tests hold them equal.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from thebot.indicators import IndicatorFactory, IndicatorSpec, IndicatorStream
+from thebot.market.models import Candle, CandleSnapshot
+from thebot.market.timeframe import Timeframe
+from thebot.signals.models import RuleHit, Signal
+from thebot.signals.rules import Bar, Rule, Values
+
+logger = logging.getLogger(__name__)
+
+
+def requirements_of(rules: Sequence[Rule]) -> tuple[IndicatorSpec, ...]:
+    seen: dict[IndicatorSpec, None] = {}
+    for rule in rules:
+        for spec in rule.requirements():
+            seen.setdefault(spec)
+    return tuple(seen)
+
+
+def evaluate_bar(rules: Sequence[Rule], bar: Bar) -> list[RuleHit]:
+    hits: list[RuleHit] = []
+    for rule in rules:
+        hits.extend(rule.evaluate(bar))
+    return hits
+
+
+def to_signal(hit: RuleHit, symbol: str, timeframe: Timeframe, candle: Candle, provisional: bool) -> Signal:
+    return Signal(
+        time=candle.open_time,
+        symbol=symbol,
+        timeframe=timeframe,
+        side=hit.side,
+        rule=hit.rule,
+        strength=hit.strength,
+        price=candle.close,
+        reason=hit.reason,
+        provisional=provisional,
+    )
+
+
+def evaluate_history(
+    factory: IndicatorFactory, rules: Sequence[Rule], candles: CandleSnapshot
+) -> list[tuple[int, RuleHit]]:
+    """(candle index, hit) for every bar of `candles` (all treated as closed), oldest first."""
+    specs = requirements_of(rules)
+    series: dict[IndicatorSpec, np.ndarray] = {}
+    for spec in specs:
+        outputs = factory.compute(spec, candles)
+        series[spec] = np.column_stack([np.asarray(column, dtype=np.float64) for column in outputs.values()])
+    rows = {spec: table.tolist() for spec, table in series.items()}
+    result: list[tuple[int, RuleHit]] = []
+    previous_candle: Candle | None = None
+    previous: dict[IndicatorSpec, Values] = {
+        spec: tuple(float("nan") for _ in range(series[spec].shape[1])) for spec in specs
+    }
+    for index in range(len(candles)):
+        candle = candles.candle(index)
+        current = {spec: tuple(rows[spec][index]) for spec in specs}
+        for hit in evaluate_bar(rules, Bar(candle, previous_candle, current, previous)):
+            result.append((index, hit))
+        previous, previous_candle = current, candle
+    return result
+
+
+class StreamEvaluator:
+    """Live rule evaluation on one stream: `close` commits a closed candle, `forming` peeks at one."""
+
+    def __init__(self, factory: IndicatorFactory, rules: Sequence[Rule], history: CandleSnapshot) -> None:
+        """`history` is the closed candles already known (may be empty); `close` feeds the next ones."""
+        self.rules = tuple(rules)
+        self.specs = requirements_of(self.rules)
+        self.streams: dict[IndicatorSpec, IndicatorStream] = {
+            spec: factory.open_stream(spec, history) for spec in self.specs
+        }
+        self.previous: dict[IndicatorSpec, Values] = {
+            spec: stream.value for spec, stream in self.streams.items()
+        }
+        self.last_candle: Candle | None = history.candle(len(history) - 1) if len(history) else None
+
+    @property
+    def last_open_time(self) -> int | None:
+        return None if self.last_candle is None else self.last_candle.open_time
+
+    def close(self, candle: Candle) -> list[RuleHit]:
+        current = {spec: stream.update(candle) for spec, stream in self.streams.items()}
+        hits = evaluate_bar(self.rules, Bar(candle, self.last_candle, current, self.previous))
+        self.previous, self.last_candle = current, candle
+        return hits
+
+    def forming(self, candle: Candle) -> list[RuleHit]:
+        current = {spec: stream.peek(candle) for spec, stream in self.streams.items()}
+        return evaluate_bar(self.rules, Bar(candle, self.last_candle, current, self.previous))
