@@ -476,6 +476,8 @@ class SimulatedVenue:
                 if message.type == WSMsgType.TEXT:
                     if self._over_rate_limit(connection):
                         logger.info("venue: closing a connection that sent over 5 messages per second")
+                        with contextlib.suppress(TimeoutError):  # replies already owed go out first
+                            await asyncio.wait_for(connection.queue.join(), 1.0)
                         await socket.close(code=1008, message=b"Too many messages")
                         break
                     reply = self._control(connection, message.data)
@@ -501,7 +503,10 @@ class SimulatedVenue:
                 delay = due - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                await socket.send_str(text)
+                try:
+                    await socket.send_str(text)
+                finally:
+                    connection.queue.task_done()
         except (ConnectionError, RuntimeError) as error:
             logger.debug("venue: writer stopped: %s", error)
 

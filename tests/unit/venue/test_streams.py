@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from decimal import Decimal
 
+import aiohttp
 import orjson
 import pytest
+from aiohttp import WSMsgType
+from websockets.exceptions import ConnectionClosed
 
 from tests.unit.venue.venue_helpers import open_socket, receive_json, receive_until
-from thebot.venue import RunningVenue, VenueConfig, run_venue_in_thread
+from thebot.venue import RunningVenue, SimulatedVenue, VenueConfig, run_venue_in_thread
 from thebot.venue.intervals import INTERVALS
 
 KLINE_FIELDS = {"t", "T", "s", "i", "f", "L", "o", "c", "h", "l", "v", "n", "x", "q", "V", "Q", "B"}
@@ -127,3 +131,76 @@ def test_mini_ticker_and_ticker_streams(fast_venue: RunningVenue) -> None:
     assert full["e"] == "24hrTicker" and full["s"] == "ETHUSDT"
     assert Decimal(full["l"]) <= Decimal(full["c"]) <= Decimal(full["h"])
     assert full["O"] < full["C"] and full["n"] > 0
+
+
+@pytest.mark.parametrize(
+    ("request_text", "code"),
+    [
+        ('{"method": "SUBSCRIBE", "params": ["btcusdt@kline_1m"], "id": 1', 3),
+        ('{"method": "SUBSCRIBE", "params": "btcusdt@kline_1m", "id": 1}', 1),
+        ('{"method": "FLY", "params": [], "id": 1}', 2),
+        ('{"method": "SUBSCRIBE", "params": [], "id": -4}', 2),
+        ('{"method": "SUBSCRIBE", "params": [], "id": 1, "colour": "red"}', 0),
+    ],
+)
+def test_bad_requests_get_binance_error_replies(
+    fast_venue: RunningVenue, request_text: str, code: int
+) -> None:
+    with open_socket(f"{fast_venue.ws_url}/ws") as socket:
+        socket.send(request_text)
+        reply = receive_json(socket)
+    assert set(reply) == {"error", "id"}
+    assert reply["error"]["code"] == code and reply["error"]["msg"]
+
+
+def test_more_than_five_messages_a_second_disconnects(fast_venue: RunningVenue) -> None:
+    with open_socket(f"{fast_venue.ws_url}/ws") as socket:
+        for request_id in range(8):
+            socket.send(orjson.dumps({"method": "LIST_SUBSCRIPTIONS", "id": request_id}).decode())
+        replies = []
+        with pytest.raises(ConnectionClosed):
+            for _ in range(20):
+                replies.append(receive_json(socket))
+    assert len(replies) == 5
+
+
+def test_five_messages_a_second_are_fine(fast_venue: RunningVenue) -> None:
+    with open_socket(f"{fast_venue.ws_url}/ws") as socket:
+        for request_id in range(10):
+            socket.send(orjson.dumps({"method": "LIST_SUBSCRIPTIONS", "id": request_id}).decode())
+            assert receive_json(socket)["id"] == request_id
+            time.sleep(0.21)
+
+
+def test_a_connection_holds_at_most_1024_streams(fast_venue: RunningVenue) -> None:
+    names = [f"btcusdt@kline_{index}x" for index in range(1024)]
+    with open_socket(f"{fast_venue.ws_url}/ws") as socket:
+        socket.send(orjson.dumps({"method": "SUBSCRIBE", "params": names, "id": 1}).decode())
+        assert receive_json(socket) == {"result": None, "id": 1}
+        socket.send(orjson.dumps({"method": "SUBSCRIBE", "params": ["btcusdt@kline_1m"], "id": 2}).decode())
+        reply = receive_json(socket)
+    assert reply["id"] == 2 and reply["error"]["code"] == 2
+
+
+def test_server_pings_and_drops_a_client_that_never_answers() -> None:
+    async def scenario() -> tuple[list[WSMsgType], float]:
+        venue = SimulatedVenue(VenueConfig(history_days=0.1, symbols=("BTCUSDT",)), ping_interval=0.3)
+        await venue.start()
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.ws_connect(f"{venue.ws_url}/ws", autoping=False) as socket,
+            ):
+                started = time.monotonic()
+                kinds = []
+                async for message in socket:
+                    kinds.append(message.type)
+                    if time.monotonic() - started > 5:
+                        break
+                return kinds, time.monotonic() - started
+        finally:
+            await venue.stop()
+
+    kinds, elapsed = asyncio.run(scenario())
+    assert WSMsgType.PING in kinds
+    assert elapsed < 5  # closed by the server for want of a pong

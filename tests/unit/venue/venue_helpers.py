@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.parse
+import urllib.request
 from typing import Any
 
 import orjson
@@ -23,3 +26,19 @@ def receive_until(socket: ClientConnection, predicate: Any, timeout: float = 5.0
         if predicate(message):
             return message
     raise AssertionError("no matching frame")
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http(base_url: str, path: str, method: str = "GET", **params: Any) -> tuple[int, Any]:
+    """(status, decoded JSON body) of one request; error statuses are returned, not raised."""
+    query = urllib.parse.urlencode(params)
+    request = urllib.request.Request(
+        f"{base_url}{path}?{query}", method=method, data=b"" if method != "GET" else None
+    )
+    try:
+        with _OPENER.open(request, timeout=10) as response:
+            return response.status, orjson.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, orjson.loads(error.read())
