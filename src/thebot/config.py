@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 
 from thebot.market.settings import MarketDataSettings
 from thebot.market.timeframe import Timeframe
+from thebot.signals.settings import SignalSettings
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "settings.toml"
 
@@ -121,6 +122,7 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     market_data: MarketDataSettings = field(default_factory=MarketDataSettings)
+    signals: SignalSettings = field(default_factory=SignalSettings)
 
     def __post_init__(self) -> None:
         _require(

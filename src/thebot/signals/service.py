@@ -1,0 +1,266 @@
+"""AnalyticsService: indicators and signals on every stream, behind the few methods the page calls.
+
+DataStream observers run on the websocket loop thread, so they only queue work: one analytics worker
+thread opens evaluators (replaying the buffered history, which takes a fraction of a second), commits
+closed candles and peeks at forming ones. Forming updates are coalesced per stream: only the newest one
+matters, so a fast feed cannot build a backlog.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from thebot.config import Settings
+from thebot.indicators import IndicatorError, IndicatorFactory, candles_head
+from thebot.market.datastream import DataStream
+from thebot.market.models import Candle, StreamKey
+from thebot.market.timeframe import Timeframe
+from thebot.signals.aggregator import SignalAggregator, SignalObserver
+from thebot.signals.engine import StreamEvaluator, evaluate_history, to_signal
+from thebot.signals.history import SignalHistory
+from thebot.signals.models import Signal
+from thebot.signals.quality import RuleQuality, signal_quality
+from thebot.signals.rules import build_rules
+from thebot.signals.settings import SignalSettings
+
+logger = logging.getLogger(__name__)
+
+SERIES_CACHE_SIZE = 64
+_STOP = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Closed:
+    key: StreamKey
+    candle: Candle
+
+
+class AnalyticsService:
+    def __init__(self, settings: Settings, datastream: DataStream, connection: Any) -> None:
+        self._settings: SignalSettings = getattr(settings, "signals", None) or SignalSettings()
+        self._datastream = datastream
+        self.factory = IndicatorFactory()
+        self._rules = build_rules(self.factory, self._settings)
+        self.history = SignalHistory(connection)
+        self.aggregator = SignalAggregator(self._settings, datastream.timeframes, self.history)
+        self._evaluators: dict[StreamKey, StreamEvaluator] = {}
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._forming: dict[StreamKey, Candle] = {}
+        self._forming_lock = threading.Lock()
+        self._worker: threading.Thread | None = None
+        self._subscribed = False
+        self._running = False
+        self._series_cache: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    @property
+    def settings(self) -> SignalSettings:
+        return self._settings
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> AnalyticsService:
+        if self._running:
+            return self
+        self._running = True
+        self._worker = threading.Thread(target=self._work, name="thebot-analytics", daemon=True)
+        self._worker.start()
+        if not self._subscribed:
+            # DataStream has no unsubscribe; stop() turns the observers into no-ops instead.
+            self._datastream.add_close_observer(self._on_close)
+            self._datastream.add_update_observer(self._on_update)
+            self._subscribed = True
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if not self._running:
+            return
+        self._running = False
+        self._queue.put(_STOP)
+        if self._worker is not None:
+            self._worker.join(timeout)
+            if self._worker.is_alive():
+                logger.warning("analytics worker did not stop within %.1f s", timeout)
+        self._worker = None
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until queued candles are processed (tests and the benchmark); False on timeout."""
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
+    # -- observers (websocket loop thread: only queue) -----------------------------------------------
+
+    def _on_close(self, key: StreamKey, candle: Candle) -> None:
+        if self._running:
+            self._queue.put(_Closed(key, candle))
+
+    def _on_update(self, key: StreamKey, candle: Candle) -> None:
+        if not self._running or candle.closed or not self._settings.provisional:
+            return
+        with self._forming_lock:
+            already = key in self._forming
+            self._forming[key] = candle
+        if not already:
+            self._queue.put(key)
+
+    # -- worker --------------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            try:
+                if isinstance(item, threading.Event):
+                    item.set()
+                elif isinstance(item, _Closed):
+                    self.process_close(item.key, item.candle)
+                elif isinstance(item, StreamKey):
+                    with self._forming_lock:
+                        candle = self._forming.pop(item, None)
+                    if candle is not None:
+                        self.process_forming(item, candle)
+            except Exception:
+                logger.exception("analytics failed on %r; the stream continues with the next candle", item)
+
+    def process_close(self, key: StreamKey, candle: Candle) -> None:
+        """Commit one closed candle of `key` and hand its signals to the aggregator."""
+        evaluator = self._evaluators.get(key)
+        last = None if evaluator is None else evaluator.last_open_time
+        if last is not None and candle.open_time <= last:
+            return  # already seen (a late duplicate)
+        if evaluator is None or last is None or candle.open_time != last + key.timeframe.milliseconds:
+            evaluator = self._open(key, candle)
+        hits = evaluator.close(candle)
+        signals = [to_signal(hit, key.symbol, key.timeframe, candle, provisional=False) for hit in hits]
+        self.aggregator.close_bar(key.symbol, key.timeframe, candle.open_time, signals)
+
+    def process_forming(self, key: StreamKey, candle: Candle) -> None:
+        evaluator = self._evaluators.get(key)
+        last = None if evaluator is None else evaluator.last_open_time
+        if evaluator is None or last is None or candle.open_time != last + key.timeframe.milliseconds:
+            return  # not caught up with this stream yet; the next close opens it
+        hits = evaluator.forming(candle)
+        signals = [to_signal(hit, key.symbol, key.timeframe, candle, provisional=True) for hit in hits]
+        self.aggregator.provisional_bar(key.symbol, key.timeframe, candle.open_time, signals)
+
+    def _open(self, key: StreamKey, candle: Candle) -> StreamEvaluator:
+        """A fresh evaluator on the buffered closed candles before `candle`, their signals replayed into
+        the aggregator as history (no observer calls: they are not news)."""
+        snapshot = self._datastream.snapshot(key.symbol, key.timeframe)
+        count = int(np.searchsorted(snapshot.open_time, candle.open_time, side="left"))
+        history = candles_head(snapshot, count)
+        if count and not bool(history.closed.all()):
+            history = candles_head(history, int(np.argmin(history.closed)))
+        if len(history):
+            replayed = [
+                to_signal(hit, key.symbol, key.timeframe, history.candle(index), provisional=False)
+                for index, hit in evaluate_history(self.factory, self._rules, history)
+            ]
+            self.aggregator.load_history(key.symbol, key.timeframe, replayed, int(history.open_time[-1]))
+        evaluator = StreamEvaluator(self.factory, self._rules, history)
+        self._evaluators[key] = evaluator
+        logger.info("analytics opened %s on %d closed candles", key, len(history))
+        return evaluator
+
+    # -- what the page calls -------------------------------------------------------------------------
+
+    def indicator_catalog(self) -> list[dict[str, Any]]:
+        return [info.as_dict() for info in self.factory.catalog()]
+
+    def indicator_series(
+        self,
+        symbol: str,
+        timeframe: Timeframe | str,
+        name: str,
+        params: Mapping[str, object] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """[{"open_time": int, "values": {output: float | None}}] oldest first, the forming candle last.
+
+        Computed over the whole buffer (so warm-up does not eat the visible window), then cut to `limit`.
+        Raises `IndicatorError` naming a bad name or parameter.
+        """
+        spec = self.factory.spec(name, params)
+        frame = _timeframe(timeframe)
+        version = self._datastream.version(symbol, frame)
+        cache_key = (symbol, frame, spec, limit, version)
+        with self._cache_lock:
+            cached = self._series_cache.get(cache_key)
+            if cached is not None:
+                self._series_cache.move_to_end(cache_key)
+                return cached
+        try:
+            snapshot = self._datastream.snapshot(symbol, frame)
+        except KeyError:
+            raise IndicatorError(f"no stream for {symbol} {frame.value}", parameter="symbol") from None
+        outputs = self.factory.compute(spec, snapshot)
+        start = 0 if limit is None else max(0, len(snapshot) - limit)
+        times = snapshot.open_time[start:].tolist()
+        columns = {
+            output: np.asarray(series[start:], dtype=np.float64).tolist()
+            for output, series in outputs.items()
+        }
+        rows = [
+            {
+                "open_time": open_time,
+                "values": {
+                    output: (None if math.isnan(column[index]) else column[index])
+                    for output, column in columns.items()
+                },
+            }
+            for index, open_time in enumerate(times)
+        ]
+        with self._cache_lock:
+            self._series_cache[cache_key] = rows
+            while len(self._series_cache) > SERIES_CACHE_SIZE:
+                self._series_cache.popitem(last=False)
+        return rows
+
+    def signals(
+        self, symbol: str, timeframe: Timeframe | str | None = None, limit: int = 100
+    ) -> list[Signal]:
+        """Newest first; provisional signals are included and flagged."""
+        frame = None if timeframe is None else _timeframe(timeframe)
+        return self.aggregator.signals(symbol, frame, limit)
+
+    def signals_version(self) -> int:
+        return self.aggregator.version
+
+    def confluence(self, symbol: str) -> dict[str, Any]:
+        return self.aggregator.confluence(symbol).as_dict()
+
+    def add_signal_observer(self, observer: SignalObserver) -> None:
+        self.aggregator.add_observer(observer)
+
+    def quality(
+        self, symbol: str, timeframe: Timeframe | str, horizon: int | None = None
+    ) -> list[RuleQuality]:
+        """Hit rate and mean forward return per rule over stored signals and the buffered candles."""
+        frame = _timeframe(timeframe)
+        snapshot = self._datastream.snapshot(symbol, frame)
+        since = int(snapshot.open_time[0]) if len(snapshot) else None
+        stored = self.history.query(symbol, frame, since=since)
+        return signal_quality(stored, snapshot, horizon or self._settings.quality_horizon_bars)
+
+
+def _timeframe(value: Timeframe | str) -> Timeframe:
+    if isinstance(value, Timeframe):
+        return value
+    try:
+        return Timeframe(value)
+    except ValueError:
+        allowed = ", ".join(item.value for item in Timeframe)
+        raise IndicatorError(
+            f"unknown timeframe '{value}'; use one of {allowed}", parameter="timeframe"
+        ) from None
