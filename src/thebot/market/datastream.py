@@ -38,11 +38,13 @@ class UpdateKind:
 
 @dataclass(frozen=True, slots=True)
 class Gap:
-    """Candles missing between two received ones: open times `first_open_time`..`last_open_time`."""
+    """Candles to fetch again: open times `first_open_time`..`last_open_time`, missing or unconfirmed."""
 
     key: StreamKey
     first_open_time: int
     last_open_time: int
+    # True when the range starts with a candle that closed without its final (x=true) message.
+    starts_unconfirmed: bool = False
 
     @property
     def candles(self) -> int:
@@ -228,13 +230,18 @@ class DataStream:
             if last_open_time is None or candle.open_time > last_open_time:
                 if last_open_time is not None:
                     last_index = buffer.end - 1
-                    if not buffer.columns["closed"][last_index]:
+                    unconfirmed = not buffer.columns["closed"][last_index]
+                    if unconfirmed:
                         buffer.columns["closed"][last_index] = True
                         closed_now.append(buffer.row(last_index))
                     expected = last_open_time + timeframe.milliseconds
                     if candle.open_time > expected:
-                        gap = Gap(key, expected, candle.open_time - timeframe.milliseconds)
                         buffer.gaps += 1
+                    if candle.open_time > expected or unconfirmed:
+                        # A candle closed without its x=true message holds its last streamed values,
+                        # which may not be final: it is handed to the backfiller with the gap.
+                        first = last_open_time if unconfirmed else expected
+                        gap = Gap(key, first, candle.open_time - timeframe.milliseconds, unconfirmed)
                 buffer.append(candle)
                 kind = UpdateKind.APPENDED
             elif candle.open_time == last_open_time:
@@ -263,38 +270,50 @@ class DataStream:
     def merge(self, symbol: str, timeframe: Timeframe, candles: Iterable[Candle]) -> int:
         """Merge candles from backfill or the store; returns how many open times were new.
 
-        Incoming closed candles win over buffered forming ones at the same open time; the newest
-        `capacity` candles are kept. Does not call close observers: these candles are history.
+        Incoming closed candles are authoritative (REST knows the final values of a candle whose
+        `x=true` message was lost); incoming forming candles only fill open times the buffer lacks.
+        The newest `capacity` candles are kept. Does not call close observers: these are history.
         """
-        key = StreamKey(symbol, timeframe)
-        incoming = sorted(candles, key=lambda candle: candle.open_time)
+        incoming = list(candles)
         if not incoming:
             return 0
+        return self.merge_columns(symbol, timeframe, _columns_of(incoming))
+
+    def merge_columns(
+        self, symbol: str, timeframe: Timeframe, columns: dict[str, np.ndarray[Any, Any]]
+    ) -> int:
+        """`merge` for column arrays (the store's restore path): `open_time`, `open`, ..., `closed`.
+
+        Missing optional columns (quote_volume, trades, taker_buy_volume) are zero.
+        """
+        count = int(columns["open_time"].shape[0])
+        if count == 0:
+            return 0
+        incoming = _complete_columns(columns, count)
+        key = StreamKey(symbol, timeframe)
         with self._lock:
             buffer = self._buffers.get(key)
             if buffer is None:
                 return 0
-            by_time: dict[int, Candle] = {
-                buffer.row(index).open_time: buffer.row(index) for index in range(buffer.start, buffer.end)
-            }
-            before = len(by_time)
-            last_live = buffer.last_open_time()
-            for candle in incoming:
-                existing = by_time.get(candle.open_time)
-                if (
-                    existing is None
-                    or (candle.closed and not existing.closed)
-                    or (candle.closed == existing.closed and not candle.closed)
-                ):
-                    by_time[candle.open_time] = candle
-            ordered = [by_time[open_time] for open_time in sorted(by_time)]
-            newest = ordered[-1].open_time
-            # Everything older than the newest candle is closed by definition.
-            rows = _columns_of(ordered, newest_forming=last_live == newest and not by_time[newest].closed)
-            buffer.replace_all(rows, len(ordered))
+            live = {name: column[buffer.start : buffer.end] for name, column in buffer.columns.items()}
+            before = buffer.end - buffer.start
+            # Priority at equal open times: incoming closed (2) > buffered (1) > incoming forming (0).
+            priority = np.concatenate(
+                [np.ones(before, dtype=np.int8), np.where(incoming["closed"], 2, 0).astype(np.int8)]
+            )
+            merged = {name: np.concatenate([live[name], incoming[name]]) for name in buffer.columns}
+            order = np.lexsort((-priority, merged["open_time"]))
+            open_times = merged["open_time"][order]
+            _, first = np.unique(open_times, return_index=True)
+            chosen = order[first]
+            rows = {name: column[chosen] for name, column in merged.items()}
+            total = int(chosen.shape[0])
+            if total > 1:
+                # Everything older than the newest candle has closed by definition.
+                rows["closed"][:-1] = True
+            buffer.replace_all(rows, total)
             buffer.version += 1
-            added = len(by_time) - before
-        return added
+        return total - before
 
     # -- reads ---------------------------------------------------------------------------------------
 
@@ -386,14 +405,28 @@ def _default_stale_after_ms(timeframe: Timeframe) -> int:
     return 3 * cadence_ms
 
 
-def _columns_of(candles: list[Candle], newest_forming: bool) -> dict[str, np.ndarray[Any, Any]]:
+def _columns_of(candles: list[Candle]) -> dict[str, np.ndarray[Any, Any]]:
+    count = len(candles)
     rows: dict[str, np.ndarray[Any, Any]] = {
-        "open_time": np.fromiter((c.open_time for c in candles), dtype=np.int64, count=len(candles)),
-        "trades": np.fromiter((c.trades for c in candles), dtype=np.int64, count=len(candles)),
-        "closed": np.ones(len(candles), dtype=np.bool_),
+        "open_time": np.fromiter((c.open_time for c in candles), dtype=np.int64, count=count),
+        "trades": np.fromiter((c.trades for c in candles), dtype=np.int64, count=count),
+        "closed": np.fromiter((c.closed for c in candles), dtype=np.bool_, count=count),
     }
     for name in _FLOAT_FIELDS:
-        rows[name] = np.fromiter((getattr(c, name) for c in candles), dtype=np.float64, count=len(candles))
-    if newest_forming:
-        rows["closed"][-1] = False
+        rows[name] = np.fromiter((getattr(c, name) for c in candles), dtype=np.float64, count=count)
     return rows
+
+
+def _complete_columns(
+    columns: dict[str, np.ndarray[Any, Any]], count: int
+) -> dict[str, np.ndarray[Any, Any]]:
+    result: dict[str, np.ndarray[Any, Any]] = {}
+    for name in _FLOAT_FIELDS:
+        column = columns.get(name)
+        result[name] = np.zeros(count, np.float64) if column is None else np.asarray(column, np.float64)
+    for name in _INT_FIELDS:
+        column = columns.get(name)
+        result[name] = np.zeros(count, np.int64) if column is None else np.asarray(column, np.int64)
+    closed = columns.get("closed")
+    result["closed"] = np.ones(count, np.bool_) if closed is None else np.asarray(closed, np.bool_)
+    return result

@@ -7,13 +7,20 @@ in-memory buffer go to the store.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from thebot.market.datastream import DataStream
+import duckdb
+
+from thebot.market.backfill import Backfiller
+from thebot.market.ccxt_client import make_binance_client
+from thebot.market.datastream import DataStream, Gap
 from thebot.market.models import Candle, StreamKey
 from thebot.market.protocol import TickerEvent
+from thebot.market.store import KlineStore, columns_to_candles
 from thebot.market.timeframe import Timeframe
 from thebot.market.websocket import WebSocketManager
 from thebot.runtime import EventLoopThread
@@ -22,6 +29,8 @@ if TYPE_CHECKING:
     from thebot.config import Settings
 
 logger = logging.getLogger(__name__)
+
+_RETENTION_PERIOD_SECONDS = 3600.0
 
 
 class MarketData:
@@ -54,6 +63,24 @@ class MarketData:
             timeframes=timeframes,
             on_connected=self._on_connected,
         )
+        market_settings = settings.market_data
+        self.store = KlineStore(
+            store_path,
+            exchange,
+            flush_seconds=market_settings.store_flush_seconds,
+            batch_rows=market_settings.store_batch_rows,
+            retention_days=market_settings.retention(),
+        )
+        self.backfiller = Backfiller(
+            self.datastream,
+            lambda: make_binance_client(rest_url),
+            page_size=market_settings.backfill_page_size,
+            pause_seconds=market_settings.backfill_rate_limit_ms / 1000,
+            on_closed=self.store.write,
+        )
+        self.datastream.add_close_observer(self._on_close)
+        self.datastream.add_gap_observer(self._on_gap)
+        self._retention_task: asyncio.Task[None] | None = None
         self._started = False
 
     @property
@@ -63,19 +90,87 @@ class MarketData:
     # -- lifecycle -------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Returns at once; the sockets connect in the background."""
+        """Returns quickly: buffers load from the store, then sockets and backfill run in the background."""
         if self._started:
             return
         self._started = True
         if not self._loop.running:
             self._loop.start()
+        self.store.start()
+        try:
+            self.store.apply_retention()
+        except duckdb.Error:
+            logger.exception("retention failed; continuing with the stored candles as they are")
+        restored = self._restore()
+        logger.info("restored %d candles from %s", restored, self.store.path)
+        self._loop.run(self.backfiller.start())
+        self._retention_task = self._loop.run(self._start_retention())
         self.websocket.start()
+        stream_keys = self.datastream.keys()
+        for key in stream_keys:
+            self.backfiller.request_threadsafe(key, *self._catch_up_range(key), "start")
 
     def stop(self) -> None:
+        """Close the sockets and write every pending closed candle to the store."""
         if not self._started:
             return
         self._started = False
         self.websocket.stop()
+        if self._loop.running:
+            with contextlib.suppress(TimeoutError):
+                self._loop.run(self._stop_background(), timeout=5.0)
+        self.store.close()
+
+    async def _start_retention(self) -> asyncio.Task[None]:
+        return asyncio.create_task(self._retention_loop(), name="market-retention")
+
+    async def _retention_loop(self) -> None:
+        while True:
+            await asyncio.sleep(_RETENTION_PERIOD_SECONDS)
+            try:
+                await asyncio.to_thread(self.store.apply_retention)
+            except duckdb.Error:
+                logger.exception("retention failed; will retry")
+
+    async def _stop_background(self) -> None:
+        if self._retention_task is not None:
+            self._retention_task.cancel()
+            await asyncio.gather(self._retention_task, return_exceptions=True)
+        await self.backfiller.stop()
+
+    def _restore(self, symbol: str | None = None) -> int:
+        restored = 0
+        capacity = self.datastream.capacity
+        if symbol is None:
+            streams = self.store.read_recent_all(capacity)
+        else:
+            streams = {
+                StreamKey(symbol, timeframe): self.store.read(symbol, timeframe, limit=capacity)
+                for timeframe in self.datastream.timeframes
+            }
+        wanted = set(self.datastream.keys())
+        for key, columns in streams.items():
+            if key in wanted:
+                self.datastream.merge_columns(key.symbol, key.timeframe, columns)
+                restored += int(columns["open_time"].shape[0])
+        return restored
+
+    def _catch_up_range(self, key: StreamKey) -> tuple[int | None, int | None]:
+        last = self.datastream.last_candle(key.symbol, key.timeframe)
+        return (None if last is None else last.open_time), None
+
+    def wait_backfilled(self, timeout: float = 30.0) -> bool:
+        """Block until no backfill is queued or running (scripts and tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.backfiller.idle():
+                return True
+            time.sleep(0.05)
+        return self.backfiller.idle()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Commit every closed candle received so far to the store."""
+        return self.store.flush(timeout)
 
     # -- symbols ---------------------------------------------------------------------------------------
 
@@ -87,7 +182,11 @@ class MarketData:
         if not (symbol.isalnum() and symbol.isupper()):
             raise ValueError(f"'{symbol}' is not an upper-case Binance symbol such as BTCUSDT")
         self.datastream.add_symbol(symbol)
+        self._restore(symbol)
         self.websocket.add_symbol(symbol)
+        for timeframe in self.datastream.timeframes:
+            key = StreamKey(symbol, timeframe)
+            self.backfiller.request_threadsafe(key, *self._catch_up_range(key), "added")
 
     def remove_symbol(self, symbol: str) -> None:
         self.websocket.remove_symbol(symbol)
@@ -114,12 +213,33 @@ class MarketData:
         if limit <= 0:
             return []
         snapshot = self.datastream.snapshot(symbol, timeframe)
-        candles = [snapshot.candle(index) for index in range(len(snapshot))]
+        buffered = [snapshot.candle(index) for index in range(len(snapshot))]
+        oldest_buffered = buffered[0].open_time if buffered else None
         if start is not None:
-            candles = [candle for candle in candles if candle.open_time >= start]
+            buffered = [candle for candle in buffered if candle.open_time >= start]
         if end is not None:
-            candles = [candle for candle in candles if candle.open_time <= end]
-        return candles[:limit] if start is not None else candles[-limit:]
+            buffered = [candle for candle in buffered if candle.open_time <= end]
+        store_end = end if oldest_buffered is None else oldest_buffered - 1
+        if end is not None and store_end is not None:
+            store_end = min(store_end, end)
+        if start is not None:
+            # Oldest first from `start`: the store covers what lies before the buffer.
+            older: list[Candle] = []
+            if store_end is None or start <= store_end:
+                older = columns_to_candles(
+                    self.store.read(symbol, timeframe, start=start, end=store_end, limit=limit, newest=False)
+                )
+            return (older + buffered)[:limit]
+        if len(buffered) >= limit:
+            return buffered[-limit:]
+        older = columns_to_candles(
+            self.store.read(symbol, timeframe, end=store_end, limit=limit - len(buffered), newest=True)
+        )
+        return older + buffered
+
+    def store_connection(self) -> duckdb.DuckDBPyConnection:
+        """A cursor on the market database for other services' tables (e.g. signal history)."""
+        return self.store.cursor()
 
     def health(self) -> dict[str, Any]:
         status = self.websocket.status()
@@ -136,9 +256,25 @@ class MarketData:
             }
             for stream in self.datastream.status()
         ]
-        return {"websocket": status.as_dict(), "streams": streams, "checked_at_ms": int(time.time() * 1000)}
+        return {
+            "websocket": status.as_dict(),
+            "streams": streams,
+            "backfill": self.backfiller.progress().as_dict(),
+            "store": self.store.status().as_dict(),
+            "checked_at_ms": int(time.time() * 1000),
+        }
 
     # -- wiring ----------------------------------------------------------------------------------------
 
     def _on_connected(self, keys: list[StreamKey], reconnect: bool) -> None:
-        logger.debug("connected %d streams (reconnect=%s)", len(keys), reconnect)
+        """After a reconnect, fetch what the socket missed (called on the loop)."""
+        if not reconnect:
+            return
+        for key in keys:
+            self.backfiller.request_catch_up(key, "reconnect")
+
+    def _on_close(self, key: StreamKey, candle: Candle) -> None:
+        self.store.write(key, (candle,))
+
+    def _on_gap(self, gap: Gap) -> None:
+        self.backfiller.request_threadsafe(gap.key, gap.first_open_time, gap.last_open_time, "gap")

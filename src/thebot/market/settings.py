@@ -75,7 +75,7 @@ class MarketDataSettings:
             "control_messages_per_second",
             "must be above 0 and below Binance's 5 per second",
         )
-        _check(1 <= self.backfill_page_size <= 1000, "backfill_page_size", "must be between 1 and 1000")
+        _check(2 <= self.backfill_page_size <= 1000, "backfill_page_size", "must be between 2 and 1000")
         _check(self.backfill_rate_limit_ms >= 0, "backfill_rate_limit_ms", "must be zero or positive")
         _check(0.05 <= self.store_flush_seconds <= 60, "store_flush_seconds", "must be between 0.05 and 60")
         _check(1 <= self.store_batch_rows <= 1_000_000, "store_batch_rows", "must be between 1 and 1000000")

@@ -80,12 +80,48 @@ def test_every_applied_update_changes_the_version(stream: DataStream) -> None:
 def test_a_jump_of_more_than_one_interval_is_reported_as_a_gap(stream: DataStream) -> None:
     gaps: list[Gap] = []
     stream.add_gap_observer(gaps.append)
-    stream.update("BTCUSDT", Timeframe.M1, candle(0))
+    stream.update("BTCUSDT", Timeframe.M1, candle(0, closed=True))
     stream.update("BTCUSDT", Timeframe.M1, candle(4))
     assert len(gaps) == 1
     assert gaps[0].first_open_time == T0 + MINUTE
     assert gaps[0].last_open_time == T0 + 3 * MINUTE
     assert gaps[0].candles == 3
+    assert not gaps[0].starts_unconfirmed
+    assert stream.status()[0].gaps == 1
+
+
+def test_a_candle_closed_without_its_final_message_is_handed_over_for_repair(stream: DataStream) -> None:
+    gaps: list[Gap] = []
+    stream.add_gap_observer(gaps.append)
+    stream.update("BTCUSDT", Timeframe.M1, candle(0, 101.0, closed=True))
+    stream.update("BTCUSDT", Timeframe.M1, candle(1, 102.0))
+    stream.update("BTCUSDT", Timeframe.M1, candle(2, 103.0))  # x=true of candle 1 was lost
+    assert [(gap.first_open_time, gap.last_open_time, gap.starts_unconfirmed) for gap in gaps] == [
+        (T0 + MINUTE, T0 + MINUTE, True)
+    ]
+    assert stream.status()[0].gaps == 0  # nothing is missing, one candle is unconfirmed
+
+
+def test_merged_closed_candles_override_unconfirmed_values(stream: DataStream) -> None:
+    stream.update("BTCUSDT", Timeframe.M1, candle(0, 101.0))
+    stream.update("BTCUSDT", Timeframe.M1, candle(1, 102.0))
+    final = candle(0, 111.0, closed=True)
+    assert stream.merge("BTCUSDT", Timeframe.M1, [final, candle(1, 55.0, closed=False)]) == 0
+    snapshot = stream.snapshot("BTCUSDT", Timeframe.M1)
+    assert snapshot.candle(0) == final
+    # A forming candle from REST never overrides the streamed forming candle.
+    assert snapshot.close[-1] == 102.0
+    assert list(snapshot.closed) == [True, False]
+
+
+def test_merge_into_an_empty_buffer_keeps_the_newest_candle_forming(stream: DataStream) -> None:
+    history = [candle(index, 100.0 + index, closed=True) for index in range(15)]
+    history.append(candle(15, 200.0, closed=False))
+    assert stream.merge("BTCUSDT", Timeframe.M1, reversed(history)) == 16  # new open times, 10 kept
+    snapshot = stream.snapshot("BTCUSDT", Timeframe.M1)
+    assert list(snapshot.open_time) == [T0 + index * MINUTE for index in range(6, 16)]
+    assert list(snapshot.closed) == [True] * 9 + [False]
+    assert stream.update("BTCUSDT", Timeframe.M1, candle(15, 201.0)) == UpdateKind.REPLACED
 
 
 def test_buffer_keeps_the_newest_capacity_candles(stream: DataStream) -> None:

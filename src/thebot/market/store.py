@@ -1,0 +1,436 @@
+"""Closed candles on disk (DuckDB), so a restart shows history at once and gaps can be told from quiet.
+
+One writer thread owns every write: DuckDB allows one writer per database, and batching (every
+`flush_seconds` or `batch_rows` rows, whichever comes first) turns thousands of tiny inserts into one
+transaction. A crash loses at most the batch that was not yet committed; the next start backfills it.
+Readers use their own cursors, so the web threads never wait behind the writer's Python code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from thebot.market.models import Candle, StreamKey
+from thebot.market.timeframe import Timeframe
+
+logger = logging.getLogger(__name__)
+
+DAY_MS = 86_400_000
+COLUMNS = (
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "quote_volume",
+    "trades",
+    "taker_buy_volume",
+)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS klines (
+    exchange VARCHAR NOT NULL,
+    symbol VARCHAR NOT NULL,
+    timeframe VARCHAR NOT NULL,
+    open_time BIGINT NOT NULL,
+    open DOUBLE NOT NULL,
+    high DOUBLE NOT NULL,
+    low DOUBLE NOT NULL,
+    close DOUBLE NOT NULL,
+    volume DOUBLE NOT NULL,
+    quote_volume DOUBLE NOT NULL,
+    trades BIGINT NOT NULL,
+    taker_buy_volume DOUBLE NOT NULL
+)
+"""
+_SELECT_COLUMNS = ", ".join(COLUMNS)
+
+Columns = dict[str, np.ndarray[Any, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatus:
+    path: str
+    rows_written: int
+    batches: int
+    pending_rows: int
+    last_flush_ms: float | None
+    write_errors: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "rows_written": self.rows_written,
+            "batches": self.batches,
+            "pending_rows": self.pending_rows,
+            "last_flush_ms": self.last_flush_ms,
+            "write_errors": self.write_errors,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    key: StreamKey
+    columns: Columns
+
+
+@dataclass(frozen=True, slots=True)
+class _Flush:
+    done: threading.Event
+
+
+_STOP = object()
+
+
+def candles_to_columns(candles: list[Candle]) -> Columns:
+    count = len(candles)
+    columns: Columns = {
+        "open_time": np.fromiter((c.open_time for c in candles), np.int64, count),
+        "trades": np.fromiter((c.trades for c in candles), np.int64, count),
+    }
+    for name in ("open", "high", "low", "close", "volume", "quote_volume", "taker_buy_volume"):
+        columns[name] = np.fromiter((getattr(c, name) for c in candles), np.float64, count)
+    return columns
+
+
+def columns_to_candles(columns: Columns) -> list[Candle]:
+    rows = zip(*(columns[name].tolist() for name in COLUMNS), strict=True)
+    return [
+        Candle(
+            open_time=open_time,
+            open=open_price,
+            high=high,
+            low=low,
+            close=close,
+            volume=volume,
+            closed=True,
+            quote_volume=quote_volume,
+            trades=trades,
+            taker_buy_volume=taker_buy_volume,
+        )
+        for open_time, open_price, high, low, close, volume, quote_volume, trades, taker_buy_volume in rows
+    ]
+
+
+class KlineStore:
+    def __init__(
+        self,
+        path: str,
+        exchange: str,
+        *,
+        flush_seconds: float = 1.0,
+        batch_rows: int = 500,
+        retention_days: dict[Timeframe, float] | None = None,
+    ) -> None:
+        self._path = path
+        self._exchange = exchange
+        self._flush_seconds = flush_seconds
+        self._batch_rows = batch_rows
+        self._retention = dict(retention_days or {})
+        self._connection = duckdb.connect(path)
+        self._connection.execute("SET threads = 2")
+        self._connection.execute(_SCHEMA)
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._rows_written = 0
+        self._batches = 0
+        self._pending_rows = 0
+        self._last_flush_ms: float | None = None
+        self._write_errors = 0
+        self._closed = False
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def exchange(self) -> str:
+        return self._exchange
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> KlineStore:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._write_loop, name="kline-store-writer", daemon=True)
+            self._thread.start()
+        return self
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is pending, then close the database."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                logger.warning("kline store writer did not finish within %.1f s", timeout)
+        self._connection.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection to the same database for another thread or another service's tables."""
+        return self._connection.cursor()
+
+    # -- writes (any thread) -------------------------------------------------------------------------
+
+    def write(self, key: StreamKey, candles: Iterable[Candle]) -> None:
+        closed = [candle for candle in candles if candle.closed]
+        if closed and not self._closed:
+            self._queue.put(_Batch(key, candles_to_columns(closed)))
+
+    def write_columns(self, key: StreamKey, columns: Columns) -> None:
+        if not self._closed:
+            self._queue.put(_Batch(key, columns))
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Block until everything queued before this call is committed."""
+        if self._thread is None or not self._thread.is_alive():
+            return False
+        done = threading.Event()
+        self._queue.put(_Flush(done))
+        return done.wait(timeout)
+
+    def status(self) -> StoreStatus:
+        return StoreStatus(
+            path=self._path,
+            rows_written=self._rows_written,
+            batches=self._batches,
+            pending_rows=self._pending_rows,
+            last_flush_ms=self._last_flush_ms,
+            write_errors=self._write_errors,
+        )
+
+    def _write_loop(self) -> None:
+        cursor = self._connection.cursor()
+        pending: list[_Batch] = []
+        deadline: float | None = None
+        try:
+            while True:
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    item = self._queue.get(timeout=timeout)
+                except queue.Empty:
+                    item = None  # the flush interval elapsed
+                if isinstance(item, _Batch):
+                    pending.append(item)
+                    self._pending_rows += int(item.columns["open_time"].shape[0])
+                    if deadline is None:
+                        deadline = time.monotonic() + self._flush_seconds
+                    if self._pending_rows < self._batch_rows:
+                        continue
+                    item = self._drain_into(pending)
+                self._commit(cursor, pending)
+                pending = []
+                deadline = None
+                if isinstance(item, _Flush):
+                    item.done.set()
+                elif item is _STOP:
+                    return
+        finally:
+            cursor.close()
+
+    def _drain_into(self, pending: list[_Batch]) -> object:
+        """Take whatever else is already queued into the same transaction (bulk loads, bursts)."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return None
+            if not isinstance(item, _Batch):
+                return item
+            pending.append(item)
+            self._pending_rows += int(item.columns["open_time"].shape[0])
+
+    def _commit(self, cursor: duckdb.DuckDBPyConnection, batches: list[_Batch]) -> None:
+        if not batches:
+            return
+        started = time.perf_counter()
+        frame = self._frame(batches)
+        try:
+            cursor.register("kline_batch", frame)
+            cursor.execute("BEGIN TRANSACTION")
+            # The key (exchange, symbol, timeframe, open_time) is kept unique by this single writer:
+            # replaced rows are deleted first. An ART primary-key index would do the same but makes
+            # bulk inserts three times slower; the open-time bound lets DuckDB skip old row groups.
+            cursor.execute(
+                "CREATE OR REPLACE TEMP TABLE kline_rows AS SELECT ? AS exchange, "
+                "split_part(stream::VARCHAR, '\t', 1) AS symbol, "
+                "split_part(stream::VARCHAR, '\t', 2) AS timeframe, "
+                f"{_SELECT_COLUMNS} FROM kline_batch",
+                [self._exchange],
+            )
+            cursor.execute(
+                "DELETE FROM klines USING kline_rows AS batch WHERE klines.open_time >= ? "
+                "AND klines.exchange = batch.exchange AND klines.symbol = batch.symbol "
+                "AND klines.timeframe = batch.timeframe AND klines.open_time = batch.open_time",
+                [int(frame["open_time"].min())],
+            )
+            cursor.execute("INSERT INTO klines SELECT * FROM kline_rows")
+            cursor.execute("DROP TABLE kline_rows")
+            cursor.execute("COMMIT")
+            cursor.unregister("kline_batch")
+        except duckdb.Error:
+            with contextlib.suppress(duckdb.Error):
+                cursor.execute("ROLLBACK")
+            self._write_errors += 1
+            logger.exception(
+                "could not store %d candles; they will be backfilled on the next start", len(frame)
+            )
+            return
+        finally:
+            self._pending_rows = 0
+        self._rows_written += len(frame)
+        self._batches += 1
+        self._last_flush_ms = (time.perf_counter() - started) * 1000
+
+    def _frame(self, batches: list[_Batch]) -> pd.DataFrame:
+        """One frame for the transaction; for a repeated open time the later write wins."""
+        by_key: dict[StreamKey, list[Columns]] = {}
+        for batch in batches:
+            by_key.setdefault(batch.key, []).append(batch.columns)
+        parts: dict[str, list[np.ndarray[Any, Any]]] = {name: [] for name in COLUMNS}
+        labels: list[str] = []
+        label_codes: list[np.ndarray[Any, Any]] = []
+        for code, (key, chunks) in enumerate(by_key.items()):
+            columns = {name: np.concatenate([chunk[name] for chunk in chunks]) for name in COLUMNS}
+            open_times = columns["open_time"]
+            if len(chunks) > 1 or (open_times.shape[0] > 1 and np.any(np.diff(open_times) <= 0)):
+                # Keep the last write of each open time: unique over the reversed order.
+                _, first_in_reversed = np.unique(open_times[::-1], return_index=True)
+                keep = open_times.shape[0] - 1 - first_in_reversed
+                columns = {name: column[keep] for name, column in columns.items()}
+            for name in COLUMNS:
+                parts[name].append(columns[name])
+            labels.append(f"{key.symbol}\t{key.timeframe.value}")
+            label_codes.append(np.full(columns["open_time"].shape[0], code, dtype=np.int32))
+        codes: np.ndarray[Any, np.dtype[np.int32]] = np.concatenate(label_codes)
+        stream = pd.Categorical.from_codes(codes, categories=pd.Index(labels))
+        frame = pd.DataFrame({"stream": stream, **{name: np.concatenate(parts[name]) for name in COLUMNS}})
+        return frame
+
+    # -- reads (any thread) --------------------------------------------------------------------------
+
+    def read(
+        self,
+        symbol: str,
+        timeframe: Timeframe,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        limit: int | None = None,
+        newest: bool = True,
+    ) -> Columns:
+        """Stored candles of one stream in [start, end], oldest first; `newest`: which end `limit` keeps."""
+        conditions = ["exchange = ?", "symbol = ?", "timeframe = ?"]
+        parameters: list[Any] = [self._exchange, symbol, timeframe.value]
+        if start is not None:
+            conditions.append("open_time >= ?")
+            parameters.append(start)
+        if end is not None:
+            conditions.append("open_time <= ?")
+            parameters.append(end)
+        order = "DESC" if newest else "ASC"
+        where = " AND ".join(conditions)
+        query = f"SELECT {_SELECT_COLUMNS} FROM klines WHERE {where} ORDER BY open_time {order}"
+        if limit is not None:
+            query += " LIMIT ?"
+            parameters.append(limit)
+        cursor = self._connection.cursor()
+        try:
+            result = cursor.execute(query, parameters).fetchnumpy()
+        finally:
+            cursor.close()
+        columns = {name: np.asarray(result[name]) for name in COLUMNS}
+        if newest:
+            columns = {name: column[::-1].copy() for name, column in columns.items()}
+        return columns
+
+    def read_recent_all(self, limit: int) -> dict[StreamKey, Columns]:
+        """The newest `limit` candles of every stored stream of this exchange, in one query (restore)."""
+        query = f"""
+            SELECT symbol, timeframe, {_SELECT_COLUMNS} FROM (
+                SELECT *, row_number() OVER (PARTITION BY symbol, timeframe ORDER BY open_time DESC) AS rank
+                FROM klines WHERE exchange = ?
+            ) WHERE rank <= ? ORDER BY symbol, timeframe, open_time
+        """
+        cursor = self._connection.cursor()
+        try:
+            result = cursor.execute(query, [self._exchange, limit]).fetchnumpy()
+        finally:
+            cursor.close()
+        symbols = np.asarray(result["symbol"]).astype(str)
+        timeframes = np.asarray(result["timeframe"]).astype(str)
+        count = symbols.shape[0]
+        streams: dict[StreamKey, Columns] = {}
+        if count == 0:
+            return streams
+        boundaries = np.flatnonzero((symbols[1:] != symbols[:-1]) | (timeframes[1:] != timeframes[:-1])) + 1
+        starts = np.concatenate([[0], boundaries])
+        ends = np.concatenate([boundaries, [count]])
+        arrays = {name: np.asarray(result[name]) for name in COLUMNS}
+        for first, last in zip(starts.tolist(), ends.tolist(), strict=True):
+            try:
+                timeframe = Timeframe(str(timeframes[first]))
+            except ValueError:
+                continue
+            key = StreamKey(str(symbols[first]), timeframe)
+            streams[key] = {name: column[first:last] for name, column in arrays.items()}
+        return streams
+
+    def last_open_time(self, symbol: str, timeframe: Timeframe) -> int | None:
+        cursor = self._connection.cursor()
+        try:
+            row = cursor.execute(
+                "SELECT max(open_time) FROM klines WHERE exchange = ? AND symbol = ? AND timeframe = ?",
+                [self._exchange, symbol, timeframe.value],
+            ).fetchone()
+        finally:
+            cursor.close()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def count(self) -> int:
+        cursor = self._connection.cursor()
+        try:
+            row = cursor.execute(
+                "SELECT count(*) FROM klines WHERE exchange = ?", [self._exchange]
+            ).fetchone()
+        finally:
+            cursor.close()
+        return 0 if row is None else int(row[0])
+
+    # -- retention -----------------------------------------------------------------------------------
+
+    def apply_retention(self) -> int:
+        """Delete candles older than each timeframe's retention, counted back from its newest candle."""
+        deleted = 0
+        cursor = self._connection.cursor()
+        try:
+            for timeframe, days in self._retention.items():
+                row = cursor.execute(
+                    "SELECT max(open_time) FROM klines WHERE exchange = ? AND timeframe = ?",
+                    [self._exchange, timeframe.value],
+                ).fetchone()
+                if row is None or row[0] is None:
+                    continue
+                cutoff = int(row[0]) - int(days * DAY_MS)
+                result = cursor.execute(
+                    "DELETE FROM klines WHERE exchange = ? AND timeframe = ? AND open_time < ?",
+                    [self._exchange, timeframe.value, cutoff],
+                ).fetchone()
+                deleted += 0 if result is None else int(result[0])
+        finally:
+            cursor.close()
+        if deleted:
+            logger.info("retention removed %d stored candles", deleted)
+        return deleted

@@ -1,0 +1,211 @@
+"""The market data layer against the simulated venue and its fault injection (issue 4, "Done when")."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from thebot.config import Settings, settings_from_dict
+from thebot.market.models import Candle
+from thebot.market.service import MarketData
+from thebot.market.timeframe import Timeframe
+from thebot.runtime import EventLoopThread
+from thebot.venue import RunningVenue, VenueConfig, run_venue_in_thread
+
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
+
+
+def admin(venue: RunningVenue, path: str) -> dict[str, Any]:
+    request = urllib.request.Request(f"{venue.http_url}{path}", method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        result: dict[str, Any] = json.loads(response.read())
+    return result
+
+
+def rest_klines(venue: RunningVenue, symbol: str, start: int, end: int) -> list[list[Any]]:
+    url = f"{venue.http_url}/api/v3/klines?symbol={symbol}&interval=1m&startTime={start}&endTime={end}&limit=1000"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        rows: list[list[Any]] = json.loads(response.read())
+    return rows
+
+
+def build_settings(**market_data: Any) -> Settings:
+    return settings_from_dict(
+        {
+            "market": {"symbols": ["BTCUSDT", "ETHUSDT"], "timeframes": ["1m", "5m"], "buffer_size": 300},
+            "market_data": {"min_connect_interval_seconds": 0.2, "backfill_rate_limit_ms": 0, **market_data},
+        }
+    )
+
+
+class Running:
+    def __init__(self, venue: RunningVenue, settings: Settings, store_path: str = ":memory:") -> None:
+        self.venue = venue
+        self.loop = EventLoopThread("market-test").start()
+        self.market = MarketData(
+            settings,
+            ws_url=venue.ws_url,
+            rest_url=venue.http_url,
+            exchange="sim",
+            store_path=store_path,
+            loop=self.loop,
+        )
+
+    def stop(self) -> None:
+        self.market.stop()
+        self.loop.stop()
+
+    def websocket(self) -> dict[str, Any]:
+        health: dict[str, Any] = self.market.health()["websocket"]
+        return health
+
+    def version(self, symbol: str = "BTCUSDT") -> int:
+        return self.market.datastream.version(symbol, Timeframe.M1)
+
+
+@pytest.fixture
+def venue() -> Iterator[RunningVenue]:
+    running = run_venue_in_thread(VenueConfig(symbols=SYMBOLS, speed=60.0, history_days=1.0, seed=11))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def start_market(venue: RunningVenue) -> Iterator[Callable[..., Running]]:
+    started: list[Running] = []
+
+    def start(**market_data: Any) -> Running:
+        running = Running(venue, build_settings(**market_data))
+        running.market.start()
+        started.append(running)
+        return running
+
+    try:
+        yield start
+    finally:
+        for running in started:
+            running.stop()
+
+
+def test_start_backfills_the_buffer_and_streams_live(start_market: Callable[..., Running]) -> None:
+    running = start_market()
+    market = running.market
+    assert wait_until(lambda: market.health()["websocket"]["connected"], 10)
+    assert market.wait_backfilled(20)
+    candles = market.klines("BTCUSDT", Timeframe.M1, limit=300)
+    assert len(candles) == 300, "start backfill did not fill the buffer"
+    open_times = [candle.open_time for candle in candles]
+    assert all(later - earlier == 60_000 for earlier, later in zip(open_times, open_times[1:], strict=False))
+    assert all(candle.closed for candle in candles[:-1])
+    version = running.version()
+    assert wait_until(lambda: running.version() > version, 5)
+    health = market.health()
+    assert health["backfill"]["jobs_done"] >= 4
+    assert health["backfill"]["jobs_failed"] == 0
+    assert all(not stream["stale"] for stream in health["streams"])
+    assert market.ticker("ETHUSDT") is not None or wait_until(lambda: market.ticker("ETHUSDT") is not None, 5)
+
+
+def test_garbage_frames_are_counted_and_dropped_while_data_flows(
+    start_market: Callable[..., Running], venue: RunningVenue
+) -> None:
+    running = start_market()
+    assert wait_until(lambda: running.websocket()["connected"], 10)
+    admin(venue, "/admin/garbage?count=40")
+    assert wait_until(lambda: running.websocket()["invalid_messages"] >= 40, 5)
+    version = running.version()
+    assert wait_until(lambda: running.version() > version, 5)
+    websocket = running.websocket()
+    assert websocket["connected"]
+    assert websocket["reconnects"] == 0
+    assert sum(websocket["invalid_by_reason"].values()) == websocket["invalid_messages"]
+
+
+def test_watchdog_fires_on_a_stall_and_data_resumes(
+    start_market: Callable[..., Running], venue: RunningVenue
+) -> None:
+    running = start_market(watchdog_seconds=1.0)
+    assert wait_until(lambda: running.websocket()["connected"], 10)
+    admin(venue, "/admin/stall?seconds=3")
+    assert wait_until(lambda: running.websocket()["watchdog_fires"] >= 1, 5)
+    version = running.version()
+    assert wait_until(lambda: running.version() > version, 8)
+    assert running.websocket()["reconnects"] >= 1
+
+
+def test_adding_and_removing_a_symbol_does_not_interrupt_the_others(
+    start_market: Callable[..., Running],
+) -> None:
+    running = start_market()
+    market = running.market
+    assert wait_until(lambda: running.websocket()["connected"], 10)
+    versions: list[int] = []
+    sampler_stop = time.monotonic() + 4
+    market.add_symbol("SOLUSDT")
+    while time.monotonic() < sampler_stop:
+        versions.append(running.version("BTCUSDT"))
+        time.sleep(0.1)
+    assert wait_until(lambda: len(market.klines("SOLUSDT", Timeframe.M1, limit=10)) == 10, 10)
+    market.remove_symbol("ETHUSDT")
+    for _ in range(20):
+        versions.append(running.version("BTCUSDT"))
+        time.sleep(0.1)
+    # BTCUSDT kept moving throughout: no pause of a second or more (speed 60 pushes ~30 times a second).
+    stalls = sum(1 for earlier, later in zip(versions, versions[10:], strict=False) if later == earlier)
+    assert stalls == 0
+    websocket = running.websocket()
+    assert websocket["reconnects"] == 0
+    assert len(websocket["connections"]) == 1
+    assert "ETHUSDT" not in market.symbols()
+
+
+@pytest.mark.slow
+def test_after_five_drops_and_a_40_second_stall_closed_candles_equal_the_venue(
+    start_market: Callable[..., Running], venue: RunningVenue
+) -> None:
+    running = start_market()
+    market = running.market
+    assert wait_until(lambda: running.websocket()["connected"], 10)
+    assert market.wait_backfilled(20)
+    window_start = market.klines("BTCUSDT", Timeframe.M1, limit=1)[0].open_time
+    for drop in range(5):
+        admin(venue, "/admin/drop")
+        assert wait_until(lambda drop=drop: running.websocket()["reconnects"] >= drop + 1, 40)
+        time.sleep(0.5)
+    admin(venue, "/admin/stall?seconds=40")
+    time.sleep(40)
+    assert wait_until(lambda: running.websocket()["connected"], 35)
+    version = running.version()
+    assert wait_until(lambda: running.version() > version, 10)
+    time.sleep(1.0)
+    assert market.wait_backfilled(30)
+    assert running.websocket()["watchdog_fires"] >= 1
+
+    candles = [candle for candle in market.klines("BTCUSDT", Timeframe.M1, limit=300) if candle.closed]
+    window = [candle for candle in candles if candle.open_time >= window_start]
+    assert len(window) >= 80, "expected about 100 simulated minutes in the window"
+    expected = rest_klines(venue, "BTCUSDT", window_start, window[-1].open_time)
+    assert [candle.open_time for candle in window] == [int(row[0]) for row in expected]
+    assert [_ohlcv(candle) for candle in window] == [
+        (float(row[1]), float(row[2]), float(row[3]), float(row[4]), float(row[5])) for row in expected
+    ]
+
+
+def _ohlcv(candle: Candle) -> tuple[float, float, float, float, float]:
+    return (candle.open, candle.high, candle.low, candle.close, candle.volume)
