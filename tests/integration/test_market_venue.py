@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import urllib.request
@@ -37,7 +38,8 @@ def admin(venue: RunningVenue, path: str) -> dict[str, Any]:
 
 
 def rest_klines(venue: RunningVenue, symbol: str, start: int, end: int) -> list[list[Any]]:
-    url = f"{venue.http_url}/api/v3/klines?symbol={symbol}&interval=1m&startTime={start}&endTime={end}&limit=1000"
+    query = f"symbol={symbol}&interval=1m&startTime={start}&endTime={end}&limit=1000"
+    url = f"{venue.http_url}/api/v3/klines?{query}"
     with urllib.request.urlopen(url, timeout=5) as response:
         rows: list[list[Any]] = json.loads(response.read())
     return rows
@@ -111,7 +113,7 @@ def test_start_backfills_the_buffer_and_streams_live(start_market: Callable[...,
     candles = market.klines("BTCUSDT", Timeframe.M1, limit=300)
     assert len(candles) == 300, "start backfill did not fill the buffer"
     open_times = [candle.open_time for candle in candles]
-    assert all(later - earlier == 60_000 for earlier, later in zip(open_times, open_times[1:], strict=False))
+    assert all(later - earlier == 60_000 for earlier, later in itertools.pairwise(open_times))
     assert all(candle.closed for candle in candles[:-1])
     version = running.version()
     assert wait_until(lambda: running.version() > version, 5)
