@@ -638,3 +638,41 @@ def last_price(path: PricePath, now_ms: int) -> int:
     if partial is not None:
         return int(partial[CLOSE])
     return path.price_before(minute)[0]
+
+
+def _seconds_slice(path: PricePath, minute: int, first: int, end: int) -> IntArray | None:
+    seconds = path.second_rows(minute)
+    if seconds is not None:
+        return seconds[first:end]
+    if end >= SECONDS_PER_MINUTE:
+        return path.minute_rows(minute, minute + 1)
+    partial = path.partial_minute(minute, end * SECOND_MS)
+    return None if partial is None else partial[None, :]
+
+
+def traded_range(path: PricePath, start_ms: int, end_ms: int) -> tuple[int, int] | None:
+    """(lowest, highest) trade revealed after `start_ms` and by `end_ms`, to the second where seconds exist.
+
+    A resting limit order fills when this range reaches its price; the second a trade belongs to is
+    revealed when it ends, as `last_price` reveals it.
+    """
+    origin = path.origin_ms
+    first_second = max(0, (start_ms - origin) // SECOND_MS)
+    end_second = max(0, (end_ms - origin) // SECOND_MS)
+    if end_second <= first_second:
+        return None
+    first_minute, first_offset = divmod(first_second, SECONDS_PER_MINUTE)
+    end_minute, end_offset = divmod(end_second, SECONDS_PER_MINUTE)
+    parts: list[IntArray | None] = []
+    if first_minute == end_minute:
+        parts.append(_seconds_slice(path, first_minute, first_offset, end_offset))
+    else:
+        parts.append(_seconds_slice(path, first_minute, first_offset, SECONDS_PER_MINUTE))
+        if end_minute > first_minute + 1:
+            parts.append(path.minute_rows(first_minute + 1, end_minute))
+        if end_offset:
+            parts.append(_seconds_slice(path, end_minute, 0, end_offset))
+    rows = [part for part in parts if part is not None and part.shape[0]]
+    if not rows:
+        return None
+    return min(int(part[:, LOW].min()) for part in rows), max(int(part[:, HIGH].max()) for part in rows)

@@ -21,6 +21,8 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
+from thebot.venue.errors import BinanceError, json_response, missing_parameter
+from thebot.venue.exchange import Exchange
 from thebot.venue.intervals import DAY_MS, INTERVAL_MS, open_time_of
 from thebot.venue.market import (
     PricePath,
@@ -61,20 +63,6 @@ KLINES_DEFAULT_LIMIT = 500
 KLINES_MAX_LIMIT = 1000
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class BinanceError(Exception):
-    """An error answered with Binance's body, e.g. HTTP 400 `{"code": -1121, "msg": "Invalid symbol."}`."""
-
-    def __init__(self, code: int, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-def missing_parameter(name: str) -> BinanceError:
-    return BinanceError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
 
 
 class VenueClock:
@@ -145,7 +133,7 @@ class SimulatedVenue:
         self._pump_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._extra_routes: list[tuple[str, str, Handler]] = []
-        self.exchange: Any = None
+        self.exchange = Exchange(self)
 
     # -- life cycle ---------------------------------------------------------------------------------------
 
@@ -197,8 +185,7 @@ class SimulatedVenue:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        if self.exchange is not None:
-            self.exchange.save()
+        self.exchange.save()
 
     def _build_paths(self) -> None:
         config = self.config
@@ -595,6 +582,10 @@ class SimulatedVenue:
         while True:
             now = self._clock.now_ms()
             next_due = now + int(MAX_PUMP_SLEEP_SECONDS * 1000 * self.config.speed)
+            try:
+                self.exchange.match_if_needed()
+            except Exception:
+                logger.exception("venue: matching resting orders failed")
             if loop.time() >= self._faults.stall_until:
                 for name, state in list(self._stream_states.items()):
                     try:
@@ -671,10 +662,6 @@ class SimulatedVenue:
 def _next_push(previous: int, now: int, period: int) -> int:
     following = previous + period
     return following if following > now else now + period
-
-
-def json_response(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
 
 
 def control_error(code: int, message: str, request_id: Any) -> dict[str, Any]:

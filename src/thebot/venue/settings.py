@@ -21,6 +21,8 @@ class VenueConfig:
     replay: Path | None = None
     state: Path | None = None
     accounts: tuple[tuple[str, str], ...] = ()  # (api_key, secret); empty = the demo account
+    slippage_bps: float = 2.0  # market orders fill this far beyond the last trade
+    fee_rate: float = 0.001  # 0.1 %, Binance's default spot commission
 
     def __post_init__(self) -> None:
         if not self.symbols:
@@ -34,6 +36,10 @@ class VenueConfig:
             raise ValueError("venue.speed: must be above 0 and at most 100000")
         if not 0 <= self.history_days <= 3650:
             raise ValueError("venue.history_days: must be between 0 and 3650")
+        if not 0 <= self.slippage_bps <= 1_000:
+            raise ValueError("venue.slippage_bps: must be between 0 and 1000")
+        if not 0 <= self.fee_rate < 0.1:
+            raise ValueError("venue.fee_rate: must be between 0 and 0.1")
         if not 0 <= self.port <= 65_535:
             raise ValueError("venue.port: must be a TCP port number (0-65535)")
 
