@@ -47,7 +47,9 @@ def query_timeframe(services: Services, name: str = "timeframe") -> Timeframe:
             f"unknown timeframe '{raw}'; use one of {', '.join(tf.value for tf in allowed)}"
         ) from None
     if timeframe not in allowed:
-        raise BadRequest(f"timeframe '{raw}' is not streamed; use one of {', '.join(t.value for t in allowed)}")
+        raise BadRequest(
+            f"timeframe '{raw}' is not streamed; use one of {', '.join(t.value for t in allowed)}"
+        )
     return timeframe
 
 

@@ -82,6 +82,7 @@ def patch_from_plan(plan: PatchPlan) -> Patch:
 def chart_update(
     datastream: DataStream,
     window: int,
+    *,
     symbol: str,
     timeframe_value: str,
     state_data: dict[str, Any] | None,
@@ -93,17 +94,17 @@ def chart_update(
     except ValueError:
         return empty_figure(f"Unknown timeframe {timeframe_value!r}"), None
     state = ChartState.from_dict(state_data)
-    same_stream = state is not None and state.symbol == symbol and state.timeframe == timeframe.value
-    if not force_full and same_stream and state is not None:
-        if datastream.version(symbol, timeframe) == state.version:
-            return no_update, no_update
+    if state is not None and (state.symbol, state.timeframe) != (symbol, timeframe.value):
+        state = None
+    if not force_full and state is not None and datastream.version(symbol, timeframe) == state.version:
+        return no_update, no_update
     try:
         snapshot = datastream.snapshot(symbol, timeframe, limit=window + 60)
     except KeyError:
         return empty_figure(f"{symbol} {timeframe.value} is not streamed"), None
     if len(snapshot) == 0:
         return empty_figure(f"Waiting for {symbol} {timeframe.value} candles…"), None
-    if not force_full and same_stream and state is not None:
+    if not force_full and state is not None:
         plan = plan_patch(state, snapshot, window)
         if plan is not None:
             return patch_from_plan(plan), state_after(state, snapshot, plan).to_dict()
@@ -125,5 +126,10 @@ def register_callbacks(app: Dash, services: Services) -> None:
     ) -> tuple[Figure | Patch | Any, dict[str, Any] | Any]:
         force_full = ctx.triggered_id in (ids.SYMBOL_SELECT, ids.TIMEFRAME_SELECT)
         return chart_update(
-            services.market.datastream, services.settings.ui.chart_candles, symbol, timeframe, state, force_full
+            services.market.datastream,
+            services.settings.ui.chart_candles,
+            symbol=symbol,
+            timeframe_value=timeframe,
+            state_data=state,
+            force_full=force_full,
         )

@@ -74,7 +74,11 @@ def _base_layout() -> dict[str, Any]:
     return {
         "paper_bgcolor": BACKGROUND,
         "plot_bgcolor": BACKGROUND,
-        "font": {"color": TEXT, "family": "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif", "size": 12},
+        "font": {
+            "color": TEXT,
+            "family": "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif",
+            "size": 12,
+        },
         "margin": {"l": 10, "r": 60, "t": 10, "b": 30},
         "showlegend": False,
         "hovermode": "x unified",
@@ -125,8 +129,20 @@ def candlestick_figure(snapshot: CandleSnapshot, *, title: str = "") -> Figure:
             "spikecolor": MUTED,
             "spikethickness": 1,
         },
-        "yaxis": {**axis_style, "domain": [0.24, 1.0], "side": "right", "tickformat": ",.2f", "fixedrange": False},
-        "yaxis2": {**axis_style, "domain": [0.0, 0.2], "side": "right", "showgrid": False, "tickformat": "~s"},
+        "yaxis": {
+            **axis_style,
+            "domain": [0.24, 1.0],
+            "side": "right",
+            "tickformat": ",.2f",
+            "fixedrange": False,
+        },
+        "yaxis2": {
+            **axis_style,
+            "domain": [0.0, 0.2],
+            "side": "right",
+            "showgrid": False,
+            "tickformat": "~s",
+        },
     }
     return {"data": [candle_trace, volume_trace], "layout": layout}
 

@@ -24,7 +24,9 @@ def navbar(services: Services) -> Any:
                     [
                         dcc.Dropdown(
                             id=ids.SYMBOL_SELECT,
-                            options=[{"label": symbol, "value": symbol} for symbol in settings.market.symbols],
+                            options=[
+                                {"label": symbol, "value": symbol} for symbol in settings.market.symbols
+                            ],
                             value=settings.ui.default_symbol,
                             clearable=False,
                             searchable=True,
@@ -32,7 +34,9 @@ def navbar(services: Services) -> Any:
                         ),
                         dbc.RadioItems(
                             id=ids.TIMEFRAME_SELECT,
-                            options=[{"label": tf.value, "value": tf.value} for tf in settings.market.timeframes],
+                            options=[
+                                {"label": tf.value, "value": tf.value} for tf in settings.market.timeframes
+                            ],
                             value=settings.ui.default_timeframe.value,
                             inline=True,
                             className="btn-group timeframe-select",

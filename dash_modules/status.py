@@ -131,4 +131,3 @@ def register_callbacks(app: Dash, services: Services) -> None:
             age,
             warning,
         )
-

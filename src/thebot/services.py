@@ -75,10 +75,10 @@ def venue_endpoints(url: str) -> Endpoints:
     return Endpoints(source="sim", ws_url=ws, rest_url=rest)
 
 
-async def _binance_reachable(ws_url: str, timeout: float) -> bool:
+async def _binance_reachable(ws_url: str, probe_seconds: float) -> bool:
     try:
-        async with asyncio.timeout(timeout):
-            async with websockets.connect(f"{ws_url}/ws", open_timeout=timeout):
+        async with asyncio.timeout(probe_seconds):
+            async with websockets.connect(f"{ws_url}/ws", open_timeout=probe_seconds):
                 return True
     except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as error:
         logger.info("Binance is not reachable (%s); falling back to the simulated venue", error)

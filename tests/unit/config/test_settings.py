@@ -62,7 +62,7 @@ def test_overrides_are_validated_again() -> None:
     settings = load_settings()
     faster = with_overrides(settings, venue={"speed": 60.0})
     assert faster.venue.speed == 60.0
-    with pytest.raises(ConfigError, match="market.buffer_size"):
+    with pytest.raises(ConfigError, match=r"market\.buffer_size"):
         with_overrides(settings, market={"buffer_size": 1})
 
 

@@ -9,7 +9,7 @@ import pytest
 from dash import Patch, no_update
 
 from dash_modules.chart import chart_update
-from dash_modules.figures import CANDLE_TRACE, VOLUME_TRACE, DOWN_COLOR, UP_COLOR, candlestick_figure
+from dash_modules.figures import CANDLE_TRACE, DOWN_COLOR, UP_COLOR, VOLUME_TRACE, candlestick_figure
 from thebot.market.datastream import DataStream
 from thebot.market.models import Candle
 from thebot.market.timeframe import Timeframe
@@ -39,6 +39,12 @@ def stream() -> DataStream:
     return datastream
 
 
+def tick(stream: DataStream, timeframe: str, state: dict | None, force_full: bool = False) -> tuple:
+    return chart_update(
+        stream, WINDOW, symbol="BTCUSDT", timeframe_value=timeframe, state_data=state, force_full=force_full
+    )
+
+
 def apply_patch(figure: dict, patch: Patch) -> dict:
     """Apply a Dash Patch the way the browser does (Assign, Extend, Delete by position)."""
     figure = json.loads(json.dumps(figure))
@@ -60,7 +66,7 @@ def apply_patch(figure: dict, patch: Patch) -> dict:
 
 
 def test_first_tick_builds_a_full_valid_figure(stream: DataStream) -> None:
-    figure, state = chart_update(stream, WINDOW, "BTCUSDT", "1m", None, force_full=False)
+    figure, state = tick(stream, "1m", None)
     assert isinstance(figure, dict)
     go.Figure(figure)  # plotly validates every property
     assert len(figure["data"][CANDLE_TRACE]["x"]) == WINDOW
@@ -69,15 +75,15 @@ def test_first_tick_builds_a_full_valid_figure(stream: DataStream) -> None:
 
 
 def test_unchanged_version_answers_no_update(stream: DataStream) -> None:
-    _, state = chart_update(stream, WINDOW, "BTCUSDT", "1m", None, force_full=False)
-    figure, new_state = chart_update(stream, WINDOW, "BTCUSDT", "1m", state, force_full=False)
+    _, state = tick(stream, "1m", None)
+    figure, new_state = tick(stream, "1m", state)
     assert figure is no_update and new_state is no_update
 
 
 def test_forming_candle_update_is_a_patch_of_a_few_hundred_bytes(stream: DataStream) -> None:
-    full, state = chart_update(stream, WINDOW, "BTCUSDT", "1m", None, force_full=False)
+    full, state = tick(stream, "1m", None)
     stream.update("BTCUSDT", Timeframe.M1, candle(399, 30_500.5, closed=False))
-    patch, new_state = chart_update(stream, WINDOW, "BTCUSDT", "1m", state, force_full=False)
+    patch, new_state = tick(stream, "1m", state)
     assert isinstance(patch, Patch)
     patch_bytes = len(json.dumps(patch.to_plotly_json()))
     full_bytes = len(json.dumps(full))
@@ -90,14 +96,14 @@ def test_forming_candle_update_is_a_patch_of_a_few_hundred_bytes(stream: DataStr
 
 
 def test_new_candle_is_appended_and_window_trimmed(stream: DataStream) -> None:
-    full, state = chart_update(stream, WINDOW, "BTCUSDT", "1m", None, force_full=False)
+    full, state = tick(stream, "1m", None)
     stream.update("BTCUSDT", Timeframe.M1, candle(399, 29_000.0, closed=True))
     stream.update("BTCUSDT", Timeframe.M1, candle(400, 30_390.0, closed=False))
-    patch, new_state = chart_update(stream, WINDOW, "BTCUSDT", "1m", state, force_full=False)
+    patch, new_state = tick(stream, "1m", state)
     assert isinstance(patch, Patch)
     assert len(json.dumps(patch.to_plotly_json())) < 2_000
     patched = apply_patch(full, patch)
-    rebuilt, _ = chart_update(stream, WINDOW, "BTCUSDT", "1m", None, force_full=True)
+    rebuilt, _ = tick(stream, "1m", None, force_full=True)
     for trace in (CANDLE_TRACE, VOLUME_TRACE):
         for key in ("x", "open", "high", "low", "close", "y"):
             if key in rebuilt["data"][trace]:
@@ -108,16 +114,16 @@ def test_new_candle_is_appended_and_window_trimmed(stream: DataStream) -> None:
 
 
 def test_history_changed_under_the_chart_gives_a_full_figure(stream: DataStream) -> None:
-    _, state = chart_update(stream, WINDOW, "BTCUSDT", "1m", None, force_full=False)
+    _, state = tick(stream, "1m", None)
     state = {**state, "first_open_time": state["first_open_time"] - MINUTE}
     stream.update("BTCUSDT", Timeframe.M1, candle(399, 30_200.0, closed=False))
-    figure, _ = chart_update(stream, WINDOW, "BTCUSDT", "1m", state, force_full=False)
+    figure, _ = tick(stream, "1m", state)
     assert isinstance(figure, dict) and len(figure["data"][CANDLE_TRACE]["x"]) == WINDOW
 
 
 def test_switching_timeframe_builds_the_other_stream(stream: DataStream) -> None:
-    _, state = chart_update(stream, WINDOW, "BTCUSDT", "1m", None, force_full=False)
-    figure, new_state = chart_update(stream, WINDOW, "BTCUSDT", "5m", state, force_full=True)
+    _, state = tick(stream, "1m", None)
+    figure, new_state = tick(stream, "5m", state, force_full=True)
     assert isinstance(figure, dict)
     assert figure["data"] == []  # nothing streamed on 5m yet: a clear waiting message instead
     assert "Waiting" in figure["layout"]["annotations"][0]["text"]
