@@ -357,35 +357,59 @@ class KlineStore:
         return columns
 
     def read_recent_all(self, limit: int) -> dict[StreamKey, Columns]:
-        """The newest `limit` candles of every stored stream of this exchange, in one query (restore)."""
-        query = f"""
-            SELECT symbol, timeframe, {_SELECT_COLUMNS} FROM (
-                SELECT *, row_number() OVER (PARTITION BY symbol, timeframe ORDER BY open_time DESC) AS rank
-                FROM klines WHERE exchange = ?
-            ) WHERE rank <= ? ORDER BY symbol, timeframe, open_time
+        """The newest `limit` candles' time span of every stored stream of this exchange (restore).
+
+        Cut by time (newest open time minus `limit - 1` intervals) rather than by rank: a contiguous
+        stream yields exactly `limit` candles, and the query avoids a window sort over the whole table.
         """
         cursor = self._connection.cursor()
         try:
-            result = cursor.execute(query, [self._exchange, limit]).fetchnumpy()
+            groups = cursor.execute(
+                "SELECT symbol, timeframe, max(open_time) FROM klines WHERE exchange = ? "
+                "GROUP BY symbol, timeframe",
+                [self._exchange],
+            ).fetchall()
+            keys: list[StreamKey] = []
+            since: list[int] = []
+            for symbol, timeframe_name, newest in groups:
+                try:
+                    timeframe = Timeframe(timeframe_name)
+                except ValueError:
+                    continue
+                keys.append(StreamKey(symbol, timeframe))
+                since.append(int(newest) - (limit - 1) * timeframe.milliseconds)
+            if not keys:
+                return {}
+            cutoffs = pd.DataFrame(
+                {
+                    "stream_id": np.arange(len(keys), dtype=np.int32),
+                    "symbol": [key.symbol for key in keys],
+                    "timeframe": [key.timeframe.value for key in keys],
+                    "since": np.asarray(since, dtype=np.int64),
+                }
+            )
+            cursor.register("restore_cutoffs", cutoffs)
+            selected = ", ".join(f"k.{name}" for name in COLUMNS)
+            result = cursor.execute(
+                f"SELECT c.stream_id, {selected} FROM klines k JOIN restore_cutoffs c "
+                "ON k.symbol = c.symbol AND k.timeframe = c.timeframe "
+                "WHERE k.exchange = ? AND k.open_time >= c.since ORDER BY c.stream_id, k.open_time",
+                [self._exchange],
+            ).fetchnumpy()
+            cursor.unregister("restore_cutoffs")
         finally:
             cursor.close()
-        symbols = np.asarray(result["symbol"]).astype(str)
-        timeframes = np.asarray(result["timeframe"]).astype(str)
-        count = symbols.shape[0]
-        streams: dict[StreamKey, Columns] = {}
-        if count == 0:
-            return streams
-        boundaries = np.flatnonzero((symbols[1:] != symbols[:-1]) | (timeframes[1:] != timeframes[:-1])) + 1
-        starts = np.concatenate([[0], boundaries])
-        ends = np.concatenate([boundaries, [count]])
+        stream_ids = np.asarray(result["stream_id"])
         arrays = {name: np.asarray(result[name]) for name in COLUMNS}
-        for first, last in zip(starts.tolist(), ends.tolist(), strict=True):
-            try:
-                timeframe = Timeframe(str(timeframes[first]))
-            except ValueError:
-                continue
-            key = StreamKey(str(symbols[first]), timeframe)
-            streams[key] = {name: column[first:last] for name, column in arrays.items()}
+        streams: dict[StreamKey, Columns] = {}
+        if stream_ids.shape[0] == 0:
+            return streams
+        boundaries = np.flatnonzero(stream_ids[1:] != stream_ids[:-1]) + 1
+        starts = np.concatenate([[0], boundaries]).tolist()
+        ends = np.concatenate([boundaries, [stream_ids.shape[0]]]).tolist()
+        for first, last in zip(starts, ends, strict=True):
+            key = keys[int(stream_ids[first])]
+            streams[key] = {name: column[first:last][-limit:] for name, column in arrays.items()}
         return streams
 
     def last_open_time(self, symbol: str, timeframe: Timeframe) -> int | None:
