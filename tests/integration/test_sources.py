@@ -7,11 +7,11 @@ import time
 import pytest
 
 from thebot.config import load_settings, with_overrides
-from thebot.services import build_services, venue_endpoints
+from thebot.services import Services, build_services, venue_endpoints
 from thebot.venue import VenueConfig, run_venue_in_thread
 
 
-def wait_for_candles(services, seconds: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for_candles(services: Services, seconds: float = 20.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if services.market.datastream.last_candle("BTCUSDT", services.settings.market.timeframes[0]):
@@ -63,7 +63,7 @@ def test_venue_flag_connects_to_a_running_venue_and_starts_none() -> None:
 
 @pytest.mark.parametrize("url", ["127.0.0.1:9555", "ftp://127.0.0.1:9555", "http://"])
 def test_bad_venue_url_is_rejected_with_an_example(url: str) -> None:
-    with pytest.raises(ValueError, match="http://127.0.0.1:9555"):
+    with pytest.raises(ValueError, match=r"http://127\.0\.0\.1:9555"):
         venue_endpoints(url)
 
 
