@@ -30,7 +30,9 @@ def main() -> int:
         app = start_app(Path(tmp), "--source", "sim", "--speed", "60", *app_flags)
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                )
                 page = browser.new_page(viewport={"width": args.width, "height": args.height})
                 page.goto(app.url)
                 page.wait_for_function(

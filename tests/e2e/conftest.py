@@ -53,7 +53,15 @@ def start_app(tmp_path: Path, *extra: str, timeout: float = 60.0) -> RunningApp:
     log_path = tmp_path / f"app-{port}.log"
     log_file = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--data-dir", str(tmp_path / "data"), *extra],
+        [
+            sys.executable,
+            str(ROOT / "app.py"),
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+            *extra,
+        ],
         cwd=ROOT,
         stdout=log_file,
         stderr=subprocess.STDOUT,

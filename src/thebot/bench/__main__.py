@@ -24,7 +24,9 @@ def available() -> list[str]:
 def main(argv: list[str]) -> int:
     names = available()
     if not argv or argv[0] not in names:
-        print(f"usage: python -m thebot.bench NAME [args]; NAME is one of: {', '.join(names)}", file=sys.stderr)
+        print(
+            f"usage: python -m thebot.bench NAME [args]; NAME is one of: {', '.join(names)}", file=sys.stderr
+        )
         return 2
     module = importlib.import_module(f"thebot.bench.{argv[0]}")
     result = module.run(argv[1:])
