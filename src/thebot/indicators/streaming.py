@@ -62,6 +62,7 @@ class TalibStream(IndicatorStream):
         self._parameters = spec.parameters
         self._arguments: Callable[[Candle], Any] = attrgetter(*inputs)
         self._single_input = len(inputs) == 1
+        self._single_output = len(outputs) == 1
         self._handle: Any = None
         self._pending: list[list[float]] = [
             getattr(candles, name).astype(np.float64).tolist() for name in inputs
@@ -91,12 +92,18 @@ class TalibStream(IndicatorStream):
         return (float(arguments),) if self._single_input else tuple(float(item) for item in arguments)
 
     def peek(self, candle: Candle) -> Values:
-        if self._handle is not None:
+        handle = self._handle
+        if handle is not None:
+            # The hot path of every forming update: no generic conversion for the common shapes.
             if self._single_input:
-                return _as_values(self._handle.peek(self._arguments(candle)))
-            return _as_values(self._handle.peek(*self._arguments(candle)))
-        handle = self._try_open(candle)
-        return self.value if handle is None else _as_values(handle.value)
+                result = handle.peek(self._arguments(candle))
+            else:
+                result = handle.peek(*self._arguments(candle))
+            if self._single_output:
+                return (float(result),)
+            return tuple(map(float, result))
+        opened = self._try_open(candle)
+        return self.value if opened is None else _as_values(opened.value)
 
     def update(self, candle: Candle) -> Values:
         if self._handle is not None:

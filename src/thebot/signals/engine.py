@@ -7,7 +7,7 @@ replay would find; the tests hold them equal.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -73,13 +73,49 @@ def evaluate_history(
     return result
 
 
-class StreamEvaluator:
-    """Live rule evaluation on one stream: `close` commits a closed candle, `forming` peeks at one."""
+class _Peeked(Mapping[IndicatorSpec, Values]):
+    """Indicator values at the forming candle, peeked only when a rule asks: a pattern rule whose volume
+    check fails never costs the pattern peeks."""
 
-    def __init__(self, factory: IndicatorFactory, rules: Sequence[Rule], history: CandleSnapshot) -> None:
+    __slots__ = ("_cache", "_candle", "_streams")
+
+    def __init__(self, streams: dict[IndicatorSpec, IndicatorStream], candle: Candle) -> None:
+        self._streams = streams
+        self._candle = candle
+        self._cache: dict[IndicatorSpec, Values] = {}
+
+    def __getitem__(self, spec: IndicatorSpec) -> Values:
+        value = self._cache.get(spec)
+        if value is None:
+            value = self._cache[spec] = self._streams[spec].peek(self._candle)
+        return value
+
+    def __iter__(self) -> Iterator[IndicatorSpec]:
+        return iter(self._streams)
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+
+class StreamEvaluator:
+    """Live rule evaluation on one stream: `close` commits a closed candle, `forming` peeks at one.
+
+    `extra` specs (the indicators a chart shows live) are kept in step and peeked on every forming
+    candle even when no rule needs them; `forming_values` returns them.
+    """
+
+    def __init__(
+        self,
+        factory: IndicatorFactory,
+        rules: Sequence[Rule],
+        history: CandleSnapshot,
+        extra: Sequence[IndicatorSpec] = (),
+    ) -> None:
         """`history` is the closed candles already known (may be empty); `close` feeds the next ones."""
         self.rules = tuple(rules)
-        self.specs = requirements_of(self.rules)
+        self.extra = tuple(extra)
+        self.specs = tuple(dict.fromkeys((*requirements_of(self.rules), *self.extra)))
+        self.last_forming: Mapping[IndicatorSpec, Values] = {}
         self.streams: dict[IndicatorSpec, IndicatorStream] = {
             spec: factory.open_stream(spec, history) for spec in self.specs
         }
@@ -99,5 +135,12 @@ class StreamEvaluator:
         return hits
 
     def forming(self, candle: Candle) -> list[RuleHit]:
-        current = {spec: stream.peek(candle) for spec, stream in self.streams.items()}
+        current = _Peeked(self.streams, candle)
+        for spec in self.extra:
+            current[spec]
+        self.last_forming = current
         return evaluate_bar(self.rules, Bar(candle, self.last_candle, current, self.previous))
+
+    def forming_values(self) -> dict[IndicatorSpec, Values]:
+        """The extra specs' values at the last forming candle passed to `forming`."""
+        return {spec: self.last_forming[spec] for spec in self.extra if self.last_forming}
