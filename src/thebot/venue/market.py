@@ -233,12 +233,12 @@ class PricePath:
 
 
 @dataclass(frozen=True, slots=True)
-class _DayState:
+class _DayAnchor:
+    """Where a UTC day starts: log price, log volatility and regime. Days are bridged between anchors."""
+
     log_price: float
-    close_units: int
     log_volatility: float
     regime: int
-    trade_count: int
 
 
 # Regimes: calm, trending up, trending down, turbulent. Drift is in units of per-second volatility.
@@ -247,44 +247,92 @@ _REGIME_VOLATILITY = (0.8, 1.0, 1.0, 2.2)
 _REGIME_SWITCH_PER_MINUTE = 1 / 720
 _VOLATILITY_PERSISTENCE = 0.995
 _VOLATILITY_OF_VOLATILITY = 0.05
+_DAILY_VOLATILITY_PERSISTENCE = 0.6
+_DAILY_VOLATILITY_OF_VOLATILITY = 0.3
 _MEAN_REVERSION_PER_DAY = 0.05
 _BURST_SHARE = 0.05
 _BURST_SCALE = 2.5
 _MIXTURE_NORMALISER = 1 / math.sqrt(1 - _BURST_SHARE + _BURST_SHARE * _BURST_SCALE**2)
+# Trade ids restart from day * stride, so any day can be generated without the days before it.
+TRADE_ID_STRIDE = 100_000_000
 
 
 class SyntheticPath(PricePath):
-    """A random walk with stochastic (clustering) volatility, regime shifts, fat tails and volumes."""
+    """A random walk with stochastic (clustering) volatility, regime shifts, fat tails and volumes.
 
-    _SECOND_CACHE_DAYS = 3
+    A cheap day-level walk fixes each UTC day's opening price, volatility and regime; a day's seconds
+    are a bridge from its anchor to the next one. Days therefore depend on the anchors only, never on
+    each other, so the venue starts by generating today alone and fills in history when it is asked for
+    (or in the background), while every day still joins its neighbours exactly.
+    """
+
+    _SECOND_CACHE_DAYS = 2
 
     def __init__(self, spec: SymbolSpec, seed: int, origin_ms: int) -> None:
         if origin_ms % DAY_MS:
             raise ValueError("a synthetic path starts at a UTC day boundary")
         super().__init__(spec, origin_ms)
-        self._seed = seed
+        self._seed = seed & 0xFFFFFFFF
         self._symbol_key = zlib.crc32(spec.symbol.encode())
-        price = spec.start_price
-        self._day_states = [
-            _DayState(
-                log_price=math.log(price),
-                close_units=round(price * UNITS / spec.tick_units) * spec.tick_units,
-                log_volatility=0.0,
-                regime=0,
-                trade_count=0,
-            )
-        ]
+        self._anchors = [_DayAnchor(math.log(spec.start_price), 0.0, 0)]
         self._second_cache: OrderedDict[int, IntArray] = OrderedDict()
-        self._minute_blocks: list[IntArray] = []
+        self._minute_blocks: dict[int, IntArray] = {}
 
-    def _extend(self, minute_count: int) -> None:
-        while len(self._minute_blocks) * MINUTES_PER_DAY < minute_count:
-            day = len(self._minute_blocks)
-            seconds, next_state = self._generate_day(day, self._day_states[day])
-            self._day_states.append(next_state)
+    def _rng(self, day: int, purpose: int) -> np.random.Generator:
+        day_number = self.origin_ms // DAY_MS + day
+        return np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence([self._seed, self._symbol_key, day_number, purpose]))
+        )
+
+    def _anchor(self, day: int) -> _DayAnchor:
+        start_log_price = math.log(self.spec.start_price)
+        daily_sigma = self.spec.second_volatility * math.sqrt(86_400)
+        while len(self._anchors) <= day:
+            previous = self._anchors[-1]
+            rng = self._rng(len(self._anchors) - 1, 1)
+            shock, volatility_shock = rng.standard_normal(2)
+            move = daily_sigma * math.exp(previous.log_volatility) * float(shock)
+            reversion = -_MEAN_REVERSION_PER_DAY * (previous.log_price - start_log_price)
+            self._anchors.append(
+                _DayAnchor(
+                    log_price=previous.log_price + move + reversion,
+                    log_volatility=_DAILY_VOLATILITY_PERSISTENCE * previous.log_volatility
+                    + _DAILY_VOLATILITY_OF_VOLATILITY * float(volatility_shock),
+                    regime=int(rng.integers(0, len(_REGIME_DRIFT))),
+                )
+            )
+        return self._anchors[day]
+
+    def _opening_units(self, day: int) -> int:
+        tick = self.spec.tick_units
+        return max(tick, round(math.exp(self._anchor(day).log_price) * UNITS / tick) * tick)
+
+    def minute_rows(self, start: int, end: int) -> IntArray:
+        start = max(0, start)
+        if end <= start:
+            return np.empty((0, COLUMNS), dtype=np.int64)
+        first_day, last_day = start // MINUTES_PER_DAY, (end - 1) // MINUTES_PER_DAY
+        blocks = [self._minutes_of_day(day) for day in range(first_day, last_day + 1)]
+        rows = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+        offset = first_day * MINUTES_PER_DAY
+        return rows[start - offset : end - offset]
+
+    def _minutes_of_day(self, day: int) -> IntArray:
+        block = self._minute_blocks.get(day)
+        if block is None:
+            seconds = self._generate_day(day)
+            block = self._minute_blocks.setdefault(day, _minutes_from_seconds(seconds))
             self._remember_seconds(day, seconds)
-            self._minute_blocks.append(_minutes_from_seconds(seconds))
-        self._minutes = np.concatenate(self._minute_blocks) if self._minute_blocks else self._minutes
+        return block
+
+    def prepare_anchors(self, days: int) -> None:
+        """Extend the day anchors on the owning thread, so `warm` on a worker thread only reads them."""
+        self._anchor(days)
+
+    def warm(self, day: int) -> None:
+        """Generate one day's minute rows ahead of need; safe on a worker thread for prepared days."""
+        if day not in self._minute_blocks:
+            self._minute_blocks.setdefault(day, _minutes_from_seconds(self._generate_day(day)))
 
     def _remember_seconds(self, day: int, seconds: IntArray) -> None:
         self._second_cache[day] = seconds
@@ -298,51 +346,62 @@ class SyntheticPath(PricePath):
         day, minute_of_day = divmod(minute_index, MINUTES_PER_DAY)
         seconds = self._second_cache.get(day)
         if seconds is None:
-            if day >= len(self._minute_blocks):
-                self._extend((day + 1) * MINUTES_PER_DAY)
-                seconds = self._second_cache[day]
-            else:
-                seconds, _ = self._generate_day(day, self._day_states[day])
-                self._remember_seconds(day, seconds)
+            seconds = self._generate_day(day)
+            self._minute_blocks.setdefault(day, _minutes_from_seconds(seconds))
+            self._remember_seconds(day, seconds)
+        else:
+            self._second_cache.move_to_end(day)
         start = minute_of_day * SECONDS_PER_MINUTE
         return seconds[start : start + SECONDS_PER_MINUTE]
 
-    def _generate_day(self, day: int, state: _DayState) -> tuple[IntArray, _DayState]:
+    def price_before(self, minute_index: int) -> tuple[int, int]:
+        if minute_index <= 0:
+            return self._opening_units(0), 0
+        row = self.minute_rows(minute_index - 1, minute_index)
+        return int(row[0, CLOSE]), int(row[0, FIRST_TRADE] + row[0, TRADES])
+
+    def _generate_day(self, day: int) -> IntArray:
+        """One day of second rows, a bridge from this day's anchor to the next day's."""
         spec = self.spec
-        day_number = (self.origin_ms // DAY_MS) + day
-        rng = np.random.Generator(
-            np.random.PCG64(np.random.SeedSequence([self._seed & 0xFFFFFFFF, self._symbol_key, day_number]))
-        )
+        # Anchors extend sequentially; a worker thread only ever reads ones the loop already made.
+        anchor, following = self._anchor(day), self._anchor(day + 1)
+        rng = self._rng(day, 0)
         shocks = rng.standard_normal(MINUTES_PER_DAY)
         switches = rng.random(MINUTES_PER_DAY)
         regime_draws = rng.integers(0, len(_REGIME_DRIFT), MINUTES_PER_DAY)
-        volatility = np.empty(MINUTES_PER_DAY)
-        drift = np.empty(MINUTES_PER_DAY)
-        log_volatility, regime = state.log_volatility, state.regime
+        log_volatility_path = np.empty(MINUTES_PER_DAY)
+        regimes = np.empty(MINUTES_PER_DAY, dtype=np.int64)
+        log_volatility, regime = anchor.log_volatility, anchor.regime
         for minute in range(MINUTES_PER_DAY):
             if switches[minute] < _REGIME_SWITCH_PER_MINUTE:
                 regime = int(regime_draws[minute])
             log_volatility = _VOLATILITY_PERSISTENCE * log_volatility + _VOLATILITY_OF_VOLATILITY * float(
                 shocks[minute]
             )
-            volatility[minute] = math.exp(log_volatility) * _REGIME_VOLATILITY[regime]
-            drift[minute] = _REGIME_DRIFT[regime]
-        sigma = spec.second_volatility * volatility  # per minute, per-second scale
-        # Pull gently back towards the start price so long runs stay plausible.
-        reversion = -_MEAN_REVERSION_PER_DAY * (state.log_price - math.log(spec.start_price)) / 86_400
+            log_volatility_path[minute] = log_volatility
+            regimes[minute] = regime
+        # Bend the volatility path so it ends where the next day's anchor begins: no jump at midnight.
+        ramp = np.arange(1, MINUTES_PER_DAY + 1) / MINUTES_PER_DAY
+        log_volatility_path += ramp * (following.log_volatility - log_volatility)
+        volatility = np.exp(log_volatility_path) * np.asarray(_REGIME_VOLATILITY)[regimes]
+        drift = np.asarray(_REGIME_DRIFT)[regimes] * spec.second_volatility
+        sigma = spec.second_volatility * volatility
         # Fat tails from a scale mixture: one second in twenty is a burst at 2.5x the volatility.
         bursts = np.where(rng.random((MINUTES_PER_DAY, SECONDS_PER_MINUTE)) < _BURST_SHARE, _BURST_SCALE, 1.0)
         noise = rng.standard_normal((MINUTES_PER_DAY, SECONDS_PER_MINUTE)) * bursts * _MIXTURE_NORMALISER
-        returns = sigma[:, None] * noise + (drift * spec.second_volatility)[:, None] + reversion
-        log_close = state.log_price + np.cumsum(returns.ravel())
+        returns = (sigma[:, None] * noise + drift[:, None]).ravel()
+        walk = np.cumsum(returns)
+        size = walk.shape[0]
+        # Brownian bridge: remove the walk's own net move, add the move between the anchors.
+        bridge = np.arange(1, size + 1) / size
+        log_close = anchor.log_price + walk + bridge * (following.log_price - anchor.log_price - walk[-1])
         tick = spec.tick_units
-        close = np.rint(np.exp(log_close) * (UNITS / tick)).astype(np.int64) * tick
-        close = np.maximum(close, tick)
+        close = np.maximum(np.rint(np.exp(log_close) * (UNITS / tick)).astype(np.int64) * tick, tick)
+        close[-1] = self._opening_units(day + 1)
         open_ = np.empty_like(close)
-        open_[0] = state.close_units
+        open_[0] = self._opening_units(day)
         open_[1:] = close[:-1]
         sigma_seconds = np.repeat(sigma, SECONDS_PER_MINUTE)
-        size = close.shape[0]
         wick_up = np.abs(rng.standard_normal(size)) * sigma_seconds * 0.6 * close
         wick_down = np.abs(rng.standard_normal(size)) * sigma_seconds * 0.6 * close
         high = np.maximum(open_, close) + np.floor(wick_up / tick).astype(np.int64) * tick
@@ -364,26 +423,22 @@ class SyntheticPath(PricePath):
         average_price = (open_ + high + low + close) / 4.0
         quote = np.rint(volume / UNITS * average_price).astype(np.int64)
         taker_quote = np.rint(quote * (taker_base / volume)).astype(np.int64)
-        first_trade = state.trade_count + np.cumsum(trades) - trades
+        first_trade = day * TRADE_ID_STRIDE + np.cumsum(trades) - trades
         seconds = np.empty((size, COLUMNS), dtype=np.int64)
-        seconds[:, OPEN] = open_
-        seconds[:, HIGH] = high
-        seconds[:, LOW] = low
-        seconds[:, CLOSE] = close
-        seconds[:, VOLUME] = volume
-        seconds[:, QUOTE_VOLUME] = quote
-        seconds[:, TRADES] = trades
-        seconds[:, TAKER_BASE] = taker_base
-        seconds[:, TAKER_QUOTE] = taker_quote
-        seconds[:, FIRST_TRADE] = first_trade
-        next_state = _DayState(
-            log_price=float(log_close[-1]),
-            close_units=int(close[-1]),
-            log_volatility=log_volatility,
-            regime=regime,
-            trade_count=int(state.trade_count + trades.sum()),
-        )
-        return seconds, next_state
+        for column, values in (
+            (OPEN, open_),
+            (HIGH, high),
+            (LOW, low),
+            (CLOSE, close),
+            (VOLUME, volume),
+            (QUOTE_VOLUME, quote),
+            (TRADES, trades),
+            (TAKER_BASE, taker_base),
+            (TAKER_QUOTE, taker_quote),
+            (FIRST_TRADE, first_trade),
+        ):
+            seconds[:, column] = values
+        return seconds
 
 
 def _minutes_from_seconds(seconds: IntArray) -> IntArray:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -134,6 +135,8 @@ class SimulatedVenue:
         self._wake = asyncio.Event()
         self._extra_routes: list[tuple[str, str, Handler]] = []
         self.exchange = Exchange(self)
+        self._stopping = threading.Event()
+        self._warmer: threading.Thread | None = None
 
     # -- life cycle ---------------------------------------------------------------------------------------
 
@@ -170,9 +173,13 @@ class SimulatedVenue:
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         self._pump_task = asyncio.create_task(self._pump(), name="venue-pump")
+        self._stopping.clear()
+        self._warmer = threading.Thread(target=self._warm_history, name="venue-history", daemon=True)
+        self._warmer.start()
         logger.info("simulated venue listening on %s (speed %g)", self.http_url, self.config.speed)
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._pump_task is not None:
             self._pump_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -186,6 +193,9 @@ class SimulatedVenue:
             await self._runner.cleanup()
             self._runner = None
         self.exchange.save()
+        if self._warmer is not None:
+            await asyncio.to_thread(self._warmer.join, 5.0)
+            self._warmer = None
 
     def _build_paths(self) -> None:
         config = self.config
@@ -202,12 +212,27 @@ class SimulatedVenue:
             self._clock = VenueClock(int(time.time() * 1000), config.speed)
         now = self._clock.now_ms()
         origin = open_time_of(DAY_MS, now - history_ms)
+        today = (now - origin) // DAY_MS
         for symbol in config.symbols:
             if symbol == replay_symbol:
                 continue
             path = SyntheticPath(self._specs[symbol], config.seed, origin)
-            path.minute_rows(0, (now - origin) // 60_000 + 1)
+            current_minute = (now - origin) // 60_000
+            path.minute_rows(current_minute, current_minute + 1)  # today; history follows in the background
+            path.prepare_anchors(today + 2)
             self._paths[symbol] = path
+
+    def _warm_history(self) -> None:
+        """Generate past days newest first on a worker thread, so the first backfill finds them ready."""
+        synthetic = [path for path in self._paths.values() if isinstance(path, SyntheticPath)]
+        if not synthetic:
+            return
+        today = (self._clock.now_ms() - synthetic[0].origin_ms) // DAY_MS
+        for day in range(today + 1, -1, -1):
+            for path in synthetic:
+                if self._stopping.is_set():
+                    return
+                path.warm(day)
 
     # -- HTTP -----------------------------------------------------------------------------------------------
 
