@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dash import Dash
 
-from dash_modules import api, chart, layout, status
+from dash_modules import analytics_api, api, chart, indicators_panel, layout, status
 from thebot.services import Services
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
@@ -26,6 +26,8 @@ def create_app(services: Services) -> Dash:
     chart.register_callbacks(app, services)
     status.register_callbacks(app, services)
     api.register(app.server, services)
+    indicators_panel.register_callbacks(app, services)
+    analytics_api.register(app.server, services)
     return app
 
 

@@ -25,6 +25,7 @@ from dash_modules.figures import (
     plan_patch,
     state_after,
 )
+from dash_modules.indicators_panel import INDICATOR_PICKER, ChartDecorator
 from thebot.market.datastream import DataStream
 from thebot.market.timeframe import Timeframe
 
@@ -87,8 +88,11 @@ def chart_update(
     timeframe_value: str,
     state_data: dict[str, Any] | None,
     force_full: bool,
+    decorator: ChartDecorator | None = None,
 ) -> tuple[Figure | Patch | Any, dict[str, Any] | Any]:
-    """The tick: nothing, a patch, or a whole figure, together with the new chart state."""
+    """The tick: nothing, a patch, or a whole figure, together with the new chart state.
+
+    `decorator` adds the picked indicators and the signal markers to whichever is sent."""
     try:
         timeframe = Timeframe(timeframe_value)
     except ValueError:
@@ -107,9 +111,15 @@ def chart_update(
     if not force_full and state is not None:
         plan = plan_patch(state, snapshot, window)
         if plan is not None:
-            return patch_from_plan(plan), state_after(state, snapshot, plan).to_dict()
+            patch, after = patch_from_plan(plan), state_after(state, snapshot, plan)
+            if decorator is not None:
+                decorator.patch(patch, snapshot.tail(after.count))
+            return patch, after.to_dict()
     shown = snapshot.tail(window)
-    return candlestick_figure(shown), ChartState.of(shown).to_dict()
+    figure = candlestick_figure(shown)
+    if decorator is not None:
+        figure = decorator.full(figure, shown)
+    return figure, ChartState.of(shown).to_dict()
 
 
 def register_callbacks(app: Dash, services: Services) -> None:
@@ -119,12 +129,13 @@ def register_callbacks(app: Dash, services: Services) -> None:
         Input(ids.CHART_TICK, "n_intervals"),
         Input(ids.SYMBOL_SELECT, "value"),
         Input(ids.TIMEFRAME_SELECT, "value"),
+        Input(INDICATOR_PICKER, "value"),
         State(ids.CHART_STATE, "data"),
     )
     def _tick(
-        _n: int, symbol: str, timeframe: str, state: dict[str, Any] | None
+        _n: int, symbol: str, timeframe: str, picked: list[str] | None, state: dict[str, Any] | None
     ) -> tuple[Figure | Patch | Any, dict[str, Any] | Any]:
-        force_full = ctx.triggered_id in (ids.SYMBOL_SELECT, ids.TIMEFRAME_SELECT)
+        force_full = ctx.triggered_id in (ids.SYMBOL_SELECT, ids.TIMEFRAME_SELECT, INDICATOR_PICKER)
         return chart_update(
             services.market.datastream,
             services.settings.ui.chart_candles,
@@ -132,4 +143,5 @@ def register_callbacks(app: Dash, services: Services) -> None:
             timeframe_value=timeframe,
             state_data=state,
             force_full=force_full,
+            decorator=ChartDecorator(services, picked),
         )

@@ -7,7 +7,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dash_modules import chart, ids, status
+from dash_modules import chart, ids, indicators_panel, status
 from thebot.services import Services
 
 
@@ -62,7 +62,12 @@ def page(services: Services) -> Any:
         [
             navbar(services),
             dbc.Container(
-                [status.metrics_strip(), chart.layout(services)],
+                [
+                    status.metrics_strip(),
+                    indicators_panel.picker(services),
+                    chart.layout(services),
+                    indicators_panel.signals_card(services),
+                ],
                 fluid=True,
                 className="page-body",
             ),
