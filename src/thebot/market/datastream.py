@@ -82,6 +82,7 @@ class _Buffer:
         }
         self.start = 0
         self.end = 0
+        self.removed = False
         self.version = 0
         self.last_update_monotonic: float | None = None
         self.ignored_older = 0
@@ -95,29 +96,36 @@ class _Buffer:
             return None
         return int(self.columns["open_time"][self.end - 1])
 
-    def write(self, index: int, candle: Candle) -> None:
+    def write_values(self, index: int, values: tuple[Any, ...]) -> None:
+        """`values`: open_time, open, high, low, close, volume, quote_volume, trades, taker_buy_volume,
+        closed."""
         columns = self.columns
-        columns["open_time"][index] = candle.open_time
-        columns["open"][index] = candle.open
-        columns["high"][index] = candle.high
-        columns["low"][index] = candle.low
-        columns["close"][index] = candle.close
-        columns["volume"][index] = candle.volume
-        columns["quote_volume"][index] = candle.quote_volume
-        columns["trades"][index] = candle.trades
-        columns["taker_buy_volume"][index] = candle.taker_buy_volume
-        columns["closed"][index] = candle.closed
+        (
+            columns["open_time"][index],
+            columns["open"][index],
+            columns["high"][index],
+            columns["low"][index],
+            columns["close"][index],
+            columns["volume"][index],
+            columns["quote_volume"][index],
+            columns["trades"][index],
+            columns["taker_buy_volume"][index],
+            columns["closed"][index],
+        ) = values
 
-    def append(self, candle: Candle) -> None:
+    def append_values(self, values: tuple[Any, ...]) -> None:
+        self._make_room()
+        self.write_values(self.end, values)
+        self.end += 1
+        if self.end - self.start > self.capacity:
+            self.start += 1
+
+    def _make_room(self) -> None:
         if self.end == self.capacity * 2:
             keep = self.capacity - 1
             for column in self.columns.values():
                 column[:keep] = column[self.end - keep : self.end]
             self.start, self.end = 0, keep
-        self.write(self.end, candle)
-        self.end += 1
-        if self.end - self.start > self.capacity:
-            self.start += 1
 
     def row(self, index: int) -> Candle:
         columns = self.columns
@@ -155,6 +163,8 @@ class DataStream:
         self._capacity = capacity
         self._lock = threading.Lock()
         self._buffers: dict[StreamKey, _Buffer] = {}
+        # The hot path looks buffers up by a plain tuple: hashing a dataclass key costs more.
+        self._entries: dict[tuple[str, Timeframe], tuple[StreamKey, _Buffer]] = {}
         self._timeframes = tuple(timeframes)
         for symbol in symbols:
             self._add_buffers(symbol)
@@ -186,7 +196,9 @@ class DataStream:
         for timeframe in self._timeframes:
             key = StreamKey(symbol, timeframe)
             if key not in self._buffers:
-                self._buffers[key] = _Buffer(self._capacity)
+                buffer = _Buffer(self._capacity)
+                self._buffers[key] = buffer
+                self._entries[(symbol, timeframe)] = (key, buffer)
 
     def add_symbol(self, symbol: str) -> None:
         with self._lock:
@@ -195,7 +207,8 @@ class DataStream:
     def remove_symbol(self, symbol: str) -> None:
         with self._lock:
             for key in [key for key in self._buffers if key.symbol == symbol]:
-                del self._buffers[key]
+                self._buffers.pop(key).removed = True
+                del self._entries[(key.symbol, key.timeframe)]
 
     def set_event_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Where async observers run when an update arrives from a thread without a running loop."""
@@ -218,54 +231,117 @@ class DataStream:
         Same open time replaces the forming candle; a newer one appends and closes the previous one
         (even when its `x=true` message was lost); an older one is ignored and counted.
         """
-        key = StreamKey(symbol, timeframe)
+        return self.update_values(
+            symbol,
+            timeframe,
+            candle.open_time,
+            candle.open,
+            candle.high,
+            candle.low,
+            candle.close,
+            candle.volume,
+            candle.closed,
+            candle.quote_volume,
+            candle.trades,
+            candle.taker_buy_volume,
+            candle,
+        )
+
+    def update_values(  # noqa: PLR0917 - positional on purpose: the hot path of every message
+        self,
+        symbol: str,
+        timeframe: Timeframe,
+        open_time: int,
+        open_price: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float,
+        closed: bool,
+        quote_volume: float = 0.0,
+        trades: int = 0,
+        taker_buy_volume: float = 0.0,
+        candle: Candle | None = None,
+    ) -> str:
+        """`update` without a Candle object: the socket's hot path builds one only when someone needs it."""
+        entry = self._entries.get((symbol, timeframe))
+        if entry is None:
+            return UpdateKind.IGNORED
+        key, buffer = entry
         closed_now: list[Candle] = []
         gap: Gap | None = None
+        values = (
+            open_time,
+            open_price,
+            high,
+            low,
+            close,
+            volume,
+            quote_volume,
+            trades,
+            taker_buy_volume,
+            closed,
+        )
         with self._lock:
-            buffer = self._buffers.get(key)
-            if buffer is None:
+            if buffer.removed:
                 return UpdateKind.IGNORED
-            last_open_time = buffer.last_open_time()
+            end = buffer.end
+            last_open_time = int(buffer.columns["open_time"][end - 1]) if end > buffer.start else None
             was_closed = False
-            if last_open_time is None or candle.open_time > last_open_time:
+            if last_open_time is None or open_time > last_open_time:
                 if last_open_time is not None:
-                    last_index = buffer.end - 1
+                    last_index = end - 1
                     unconfirmed = not buffer.columns["closed"][last_index]
                     if unconfirmed:
                         buffer.columns["closed"][last_index] = True
                         closed_now.append(buffer.row(last_index))
                     expected = last_open_time + timeframe.milliseconds
-                    if candle.open_time > expected:
+                    if open_time > expected:
                         buffer.gaps += 1
-                    if candle.open_time > expected or unconfirmed:
+                    if open_time > expected or unconfirmed:
                         # A candle closed without its x=true message holds its last streamed values,
                         # which may not be final: it is handed to the backfiller with the gap.
                         first = last_open_time if unconfirmed else expected
-                        gap = Gap(key, first, candle.open_time - timeframe.milliseconds, unconfirmed)
-                buffer.append(candle)
-                kind = UpdateKind.APPENDED
-            elif candle.open_time == last_open_time:
-                index = buffer.end - 1
+                        gap = Gap(key, first, open_time - timeframe.milliseconds, unconfirmed)
+                buffer.append_values(values)
+                appended = True
+            elif open_time == last_open_time:
+                index = end - 1
                 was_closed = bool(buffer.columns["closed"][index])
-                if was_closed and not candle.closed:
+                if was_closed and not closed:
                     # A late forming update for a candle already closed must not reopen it.
                     buffer.ignored_older += 1
                     return UpdateKind.IGNORED
-                buffer.write(index, candle)
-                kind = UpdateKind.REPLACED
+                buffer.write_values(index, values)
+                appended = False
             else:
                 buffer.ignored_older += 1
                 return UpdateKind.IGNORED
-            if candle.closed and (kind == UpdateKind.APPENDED or not was_closed):
-                closed_now.append(candle)
             buffer.version += 1
             buffer.last_update_monotonic = time.monotonic()
+        needs_candle = self._update_observers or (closed and (appended or not was_closed))
+        if candle is None and needs_candle:
+            candle = Candle(
+                open_time,
+                open_price,
+                high,
+                low,
+                close,
+                volume,
+                closed,
+                quote_volume,
+                trades,
+                taker_buy_volume,
+            )
+        if candle is not None and closed and (appended or not was_closed):
+            closed_now.append(candle)
         if gap is not None:
             self._notify(self._gap_observers, gap)
         for closed_candle in closed_now:
             self._notify(self._close_observers, key, closed_candle)
-        self._notify(self._update_observers, key, candle)
-        return kind
+        if self._update_observers and candle is not None:
+            self._notify(self._update_observers, key, candle)
+        return UpdateKind.APPENDED if appended else UpdateKind.REPLACED
 
     def merge(self, symbol: str, timeframe: Timeframe, candles: Iterable[Candle]) -> int:
         """Merge candles from backfill or the store; returns how many open times were new.

@@ -107,8 +107,8 @@ def _text(payload: dict[str, Any], key: str) -> str:
     return raw
 
 
-def parse_kline(data: dict[str, Any]) -> KlineEvent:
-    """Parse one kline event.
+def _parse_kline_strict(data: dict[str, Any]) -> KlineEvent:
+    """Parse one kline event, naming the first thing that is wrong with it.
 
     Sample payload (Binance spot, `<symbol>@kline_<interval>`)::
 
@@ -153,6 +153,112 @@ def parse_kline(data: dict[str, Any]) -> KlineEvent:
         taker_buy_volume=_number(kline, "V"),
     )
     return KlineEvent(symbol=symbol, timeframe=timeframe, event_time=_integer(data, "E"), candle=candle)
+
+
+_TIMEFRAMES: dict[str, Timeframe] = {timeframe.value: timeframe for timeframe in Timeframe}
+
+
+# symbol, timeframe, open_time, open, high, low, close, volume, closed, quote_volume, trades,
+# taker_buy_volume: the argument order of `DataStream.update_values`.
+KlineValues = tuple[str, Timeframe, int, float, float, float, float, float, bool, float, int, float]
+KLINE_CLOSED_INDEX = 8
+
+
+def kline_values(data: dict[str, Any]) -> tuple[int, KlineValues] | None:
+    """The fast path for a well-formed kline event: `(event_time, values)`, or None to use the strict parser.
+
+    Accepts exactly what `_parse_kline_strict` accepts when Binance's types are used (decimal strings for
+    prices, integers for times and counts, a boolean `x`); anything else returns None, and the strict
+    parser then accepts it or raises the precise `InvalidMessage`. Sample payload: see
+    `_parse_kline_strict`.
+    """
+    try:
+        kline = data["k"]
+        symbol = data["s"]
+        event_time = data["E"]
+        raw_open, raw_high, raw_low, raw_close = kline["o"], kline["h"], kline["l"], kline["c"]
+        raw_volume, raw_quote, raw_taker = kline["v"], kline["q"], kline["V"]
+        open_time, trades, closed = kline["t"], kline["n"], kline["x"]
+        timeframe = _TIMEFRAMES[kline["i"]]
+        if (
+            type(raw_open) is not str
+            or type(raw_high) is not str
+            or type(raw_low) is not str
+            or type(raw_close) is not str
+            or type(raw_volume) is not str
+            or type(raw_quote) is not str
+            or type(raw_taker) is not str
+            or type(open_time) is not int
+            or type(trades) is not int
+            or type(event_time) is not int
+            or type(closed) is not bool
+            or type(symbol) is not str
+        ):
+            return None
+        open_price = float(raw_open)
+        high = float(raw_high)
+        low = float(raw_low)
+        close = float(raw_close)
+        volume = float(raw_volume)
+        quote_volume = float(raw_quote)
+        taker_buy_volume = float(raw_taker)
+    except (KeyError, TypeError, ValueError):
+        return None
+    total = open_price + high + low + close + volume + quote_volume + taker_buy_volume
+    if (
+        total - total != 0.0  # some value is infinite or NaN
+        or low <= 0
+        or volume < 0
+        or high < low
+        or high < open_price
+        or high < close
+        or low > open_price
+        or low > close
+    ):
+        return None
+    return event_time, (
+        symbol,
+        timeframe,
+        open_time,
+        open_price,
+        high,
+        low,
+        close,
+        volume,
+        closed,
+        quote_volume,
+        trades,
+        taker_buy_volume,
+    )
+
+
+def values_of(event: KlineEvent) -> KlineValues:
+    candle = event.candle
+    return (
+        event.symbol,
+        event.timeframe,
+        candle.open_time,
+        candle.open,
+        candle.high,
+        candle.low,
+        candle.close,
+        candle.volume,
+        candle.closed,
+        candle.quote_volume,
+        candle.trades,
+        candle.taker_buy_volume,
+    )
+
+
+def parse_kline(data: dict[str, Any]) -> KlineEvent:
+    """Parse one kline event (fast path first, the strict parser for the reason when it fails)."""
+    parsed = kline_values(data)
+    if parsed is None:
+        return _parse_kline_strict(data)
+    event_time, values = parsed
+    return KlineEvent(
+        symbol=values[0], timeframe=values[1], event_time=event_time, candle=Candle(*values[2:])
+    )
 
 
 def parse_ticker(data: dict[str, Any]) -> TickerEvent:

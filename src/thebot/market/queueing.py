@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
-from thebot.market.models import KlineEvent
-from thebot.market.protocol import TickerEvent
+from thebot.market.protocol import KLINE_CLOSED_INDEX, KlineValues, TickerEvent
 
-QueuedEvent = KlineEvent | TickerEvent
+QueuedEvent = KlineValues | TickerEvent
 
 
 def _droppable(event: QueuedEvent) -> bool:
-    return not isinstance(event, KlineEvent) or not event.candle.closed
+    return not isinstance(event, tuple) or not event[KLINE_CLOSED_INDEX]
 
 
 class EventQueue:

@@ -36,8 +36,10 @@ from thebot.market.protocol import (
     ServerShutdown,
     TickerEvent,
     kline_stream_name,
+    kline_values,
     parse_payload,
     ticker_stream_name,
+    values_of,
 )
 from thebot.market.queueing import EventQueue
 from thebot.market.settings import MarketDataSettings
@@ -89,6 +91,7 @@ class ManagerStatus:
     reconnects: int
     connect_attempts: int
     messages: int
+    applied: int
     messages_per_second: float
     invalid_messages: int
     invalid_by_reason: dict[str, int]
@@ -107,6 +110,7 @@ class ManagerStatus:
             "reconnects": self.reconnects,
             "connect_attempts": self.connect_attempts,
             "messages": self.messages,
+            "applied_updates": self.applied,
             "invalid_messages": self.invalid_messages,
             "invalid_by_reason": dict(self.invalid_by_reason),
             "messages_per_second": round(self.messages_per_second, 1),
@@ -197,6 +201,7 @@ class WebSocketManager:
         self._on_connected = on_connected
         self._connections: list[_Connection] = []
         self._stream_keys: dict[str, StreamKey | str] = {}
+        self._kline_keys: set[tuple[str, Timeframe]] = set()
         self._queue: EventQueue | None = None
         self._processor: asyncio.Task[None] | None = None
         self._control_lock: asyncio.Lock | None = None
@@ -211,6 +216,7 @@ class WebSocketManager:
         self._messages = 0
         self._reconnects = 0
         self._connect_attempts = 0
+        self._applied = 0
         self._invalid: dict[str, int] = {}
         self._watchdog_fires = 0
         self._rotations = 0
@@ -247,6 +253,10 @@ class WebSocketManager:
     def remove_symbol(self, symbol: str) -> None:
         self._loop_thread.run(self._remove_symbol(symbol), timeout=_CALL_TIMEOUT_SECONDS)
 
+    def queue_high_water(self) -> int:
+        """The most events ever waiting between socket and DataStream (sizing the queue)."""
+        return 0 if self._queue is None else self._queue.high_water
+
     def ticker(self, symbol: str) -> TickerEvent | None:
         return self._tickers.get(symbol)
 
@@ -280,6 +290,7 @@ class WebSocketManager:
             reconnects=self._reconnects,
             connect_attempts=self._connect_attempts,
             messages=self._messages,
+            applied=self._applied,
             messages_per_second=rate,
             invalid_messages=sum(self._invalid.values()),
             invalid_by_reason=dict(self._invalid),
@@ -349,6 +360,7 @@ class WebSocketManager:
         for timeframe in self._timeframes:
             name = kline_stream_name(symbol, timeframe)
             self._stream_keys[name] = StreamKey(symbol, timeframe)
+            self._kline_keys.add((symbol, timeframe))
             names.append(name)
         if self._settings.ticker_streams:
             name = ticker_stream_name(symbol)
@@ -406,6 +418,7 @@ class WebSocketManager:
                 await self._send_control(connection, "UNSUBSCRIBE", removed)
         for name in names:
             self._stream_keys.pop(name, None)
+        self._kline_keys.difference_update((symbol, timeframe) for timeframe in self._timeframes)
         self._tickers.pop(symbol, None)
         logger.info("unsubscribed %s", symbol)
 
@@ -525,9 +538,14 @@ class WebSocketManager:
     async def _session(self, connection: _Connection, socket: ClientConnection) -> CloseReason:
         watchdog = asyncio.create_task(self._watchdog(connection, socket), name=f"watchdog-{connection.name}")
         try:
+            queue = self._queue
+            assert queue is not None
             async for raw in socket:
                 connection.last_message_at = time.monotonic()
                 connection.messages += 1
+                if len(queue) >= queue.capacity:
+                    # Let the processor drain before anything has to be dropped.
+                    await asyncio.sleep(0)
                 self._on_frame(connection, raw)
         except ConnectionClosed as error:
             self._last_error = f"connection closed: {error}"
@@ -583,28 +601,40 @@ class WebSocketManager:
              "k": {"t": 1672515780000, "i": "1m", "o": "16500.1", "c": "16510.0", "x": false, ...}}}
         """
         self._messages += 1
+        queue = self._queue
+        assert queue is not None
         try:
             try:
                 frame = orjson.loads(raw)
             except orjson.JSONDecodeError as error:
                 raise InvalidMessage(InvalidReason.BAD_JSON, str(error)) from None
-            if isinstance(frame, dict) and "stream" in frame:
-                stream = frame["stream"]
-                if stream not in self._stream_keys:
+            data = frame
+            if type(frame) is dict and "stream" in frame:
+                if frame["stream"] not in self._stream_keys:
+                    stream = frame["stream"]
                     raise InvalidMessage(InvalidReason.UNKNOWN_STREAM, f"stream {stream!r} not subscribed")
+                data = frame.get("data")
+            if type(data) is dict and data.get("e") == "kline":
+                parsed = kline_values(data)
+                if parsed is not None:
+                    event_time, values = parsed
+                    if (values[0], values[1]) not in self._kline_keys:
+                        raise InvalidMessage(
+                            InvalidReason.UNKNOWN_STREAM, f"{values[0]} {values[1]} not subscribed"
+                        )
+                    self._lags.append(int(time.time() * 1000) - event_time)
+                    queue.put(values)
+                    return
             message = parse_payload(frame)
             if isinstance(message, KlineEvent):
-                key = self._stream_keys.get(kline_stream_name(message.symbol, message.timeframe))
-                if key is None:
+                if (message.symbol, message.timeframe) not in self._kline_keys:
                     raise InvalidMessage(
                         InvalidReason.UNKNOWN_STREAM, f"{message.symbol} {message.timeframe} not subscribed"
                     )
                 self._lags.append(int(time.time() * 1000) - message.event_time)
-                assert self._queue is not None
-                self._queue.put(message)
+                queue.put(values_of(message))
             elif isinstance(message, TickerEvent):
-                assert self._queue is not None
-                self._queue.put(message)
+                queue.put(message)
             elif isinstance(message, ServerShutdown):
                 self._server_shutdowns += 1
                 logger.info("%s: server announced shutdown; reconnecting cleanly", connection.name)
@@ -622,15 +652,17 @@ class WebSocketManager:
         """Drain the queue into the DataStream; yields between batches so readers keep up."""
         queue = self._queue
         assert queue is not None
-        update = self._datastream.update
+        update = self._datastream.update_values
         tickers = self._tickers
         while True:
             await queue.wait()
-            for event in queue.pop_batch(_PROCESS_BATCH):
+            batch = queue.pop_batch(_PROCESS_BATCH)
+            self._applied += len(batch)
+            for event in batch:
                 try:
-                    if isinstance(event, KlineEvent):
-                        update(event.symbol, event.timeframe, event.candle)
-                    elif event.symbol in tickers or event.symbol in self._symbols:
+                    if type(event) is tuple:
+                        update(*event)
+                    elif isinstance(event, TickerEvent) and event.symbol in self._symbols:
                         tickers[event.symbol] = event
                 except Exception:
                     logger.exception("could not apply %r; continuing", event)
