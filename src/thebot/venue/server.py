@@ -512,7 +512,8 @@ class SimulatedVenue:
         try:
             while not socket.closed:
                 due, text = await connection.queue.get()
-                delay = due - loop.time()
+                # A stall holds back everything, replies included, as a frozen network path would.
+                delay = max(due, self._faults.stall_until) - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 try:

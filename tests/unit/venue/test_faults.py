@@ -45,20 +45,19 @@ def test_stall_keeps_the_socket_open_and_silent_then_resumes(fast_venue: Running
         started = time.monotonic()
         with pytest.raises(TimeoutError):
             socket.recv(timeout=0.6)
-        socket.ping().wait(2)  # still connected
+        socket.ping().wait(2)  # still connected: control frames pass, data does not
         event = receive_json(socket, timeout=3)
         assert event["e"] == "kline"
         assert time.monotonic() - started >= 0.7
 
 
 def test_garbage_sends_each_kind_of_malformed_frame(fast_venue: RunningVenue) -> None:
-    http(fast_venue.http_url, "/admin/stall", method="POST", seconds=2.0)
-    with open_socket(f"{fast_venue.ws_url}/ws/btcusdt@kline_1m") as socket:
-        time.sleep(0.05)
+    with open_socket(f"{fast_venue.ws_url}/ws") as socket:  # no subscriptions: only garbage arrives
+        socket.send(orjson.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 1}).decode())
+        assert receive_json(socket) == {"result": [], "id": 1}
         status, body = http(fast_venue.http_url, "/admin/garbage", method="POST", count=7)
         assert status == 200 and body["sent"] == 7
         frames = [socket.recv(timeout=5) for _ in range(7)]
-    http(fast_venue.http_url, "/admin/stall", method="POST", seconds=0)
     problems = set()
     for frame in frames:
         try:
@@ -123,3 +122,12 @@ def test_admin_rejects_out_of_range_values(fast_venue: RunningVenue) -> None:
     assert status == 400 and body["code"] == -1100
     status, body = http(fast_venue.http_url, "/admin/garbage", method="POST", count="many")
     assert status == 400 and "count" in body["msg"]
+
+
+def test_stall_holds_back_replies_too(fast_venue: RunningVenue) -> None:
+    with open_socket(f"{fast_venue.ws_url}/ws") as socket:
+        http(fast_venue.http_url, "/admin/stall", method="POST", seconds=0.8)
+        started = time.monotonic()
+        socket.send(orjson.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 5}).decode())
+        assert receive_json(socket, timeout=3) == {"result": [], "id": 5}
+        assert time.monotonic() - started >= 0.6
