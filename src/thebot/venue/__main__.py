@@ -32,6 +32,10 @@ def parse_arguments(argv: list[str] | None = None) -> VenueConfig:
     parser.add_argument(
         "--account", type=_account, action="append", default=[], help="KEY:SECRET (repeatable)"
     )
+    parser.add_argument(
+        "--slippage-bps", type=float, default=2.0, help="market-order slippage in basis points"
+    )
+    parser.add_argument("--fee-rate", type=float, default=0.001, help="commission per fill (0.001 = 0.1 %%)")
     parser.add_argument("--log-level", default="INFO")
     arguments = parser.parse_args(argv)
     logging.basicConfig(
@@ -50,6 +54,8 @@ def parse_arguments(argv: list[str] | None = None) -> VenueConfig:
             replay=arguments.replay,
             state=arguments.state,
             accounts=tuple(arguments.account),
+            slippage_bps=arguments.slippage_bps,
+            fee_rate=arguments.fee_rate,
         )
     except ValueError as error:
         parser.error(str(error))
