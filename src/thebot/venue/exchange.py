@@ -219,7 +219,7 @@ class Exchange:
         account = self.accounts.get(api_key)
         if account is None:
             raise binance_error(-2015, "Invalid API-key, IP, or permissions for action.", 401)
-        query = request.query_string
+        query = request.raw_path.partition("?")[2]  # exactly as sent: the signature covers these bytes
         body = (await request.text()) if request.can_read_body else ""
         signature = None
         parts = []

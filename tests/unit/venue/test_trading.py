@@ -179,6 +179,29 @@ def test_signed_requests_check_key_signature_and_timestamp(venue: RunningVenue) 
     assert status == 200
 
 
+def test_signatures_cover_escaped_characters(venue: RunningVenue) -> None:
+    far = (last_price(venue) * Decimal("0.5")).quantize(Decimal("0.01"))
+    for method in ("POST", "GET"):
+        path = "/api/v3/order" if method == "POST" else "/api/v3/allOrders"
+        params = {"symbol": "BTCUSDT"}
+        if method == "POST":
+            params.update(
+                side="BUY",
+                type="LIMIT",
+                timeInForce="GTC",
+                quantity="0.01",
+                price=str(far),
+                newClientOrderId="my order/1+2=3&x",
+            )
+        status, body = signed(venue.http_url, path, method, **params)
+        assert status == 200, body
+    assert body[0]["clientOrderId"] == "my order/1+2=3&x"
+    status, order = signed(
+        venue.http_url, "/api/v3/order", symbol="BTCUSDT", origClientOrderId="my order/1+2=3&x"
+    )
+    assert status == 200 and order["orderId"] == body[0]["orderId"]
+
+
 def test_unknown_order_query(venue: RunningVenue) -> None:
     status, body = signed(venue.http_url, "/api/v3/order", symbol="BTCUSDT", orderId=987654)
     assert (status, body["code"]) == (400, -2013)
