@@ -70,18 +70,28 @@ GapObserver = Callable[[Gap], Any]
 
 class _Buffer:
     """Columnar storage of `capacity` rows with room for as many again, so appends stay O(1) amortised
-    and the live rows are always one contiguous slice [start, end)."""
+    and the live rows are always one contiguous slice [start, end).
+
+    The float columns share one row-major block (and the integer columns another) so that writing a
+    candle is three numpy assignments instead of ten; `columns` holds per-field views into the blocks.
+    The newest open time and closed flag are mirrored as Python values for the per-message checks.
+    """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         size = capacity * 2
+        self.floats = np.zeros((size, len(_FLOAT_FIELDS)), dtype=np.float64)
+        self.ints = np.zeros((size, len(_INT_FIELDS)), dtype=np.int64)
+        self.closed = np.zeros(size, dtype=np.bool_)
         self.columns: dict[str, np.ndarray[Any, Any]] = {
-            **{name: np.zeros(size, dtype=np.float64) for name in _FLOAT_FIELDS},
-            **{name: np.zeros(size, dtype=np.int64) for name in _INT_FIELDS},
-            "closed": np.zeros(size, dtype=np.bool_),
+            **{name: self.floats[:, index] for index, name in enumerate(_FLOAT_FIELDS)},
+            **{name: self.ints[:, index] for index, name in enumerate(_INT_FIELDS)},
+            "closed": self.closed,
         }
         self.start = 0
         self.end = 0
+        self.last_open: int | None = None
+        self.last_closed = False
         self.removed = False
         self.version = 0
         self.last_update_monotonic: float | None = None
@@ -92,40 +102,34 @@ class _Buffer:
         return self.end - self.start
 
     def last_open_time(self) -> int | None:
-        if self.end == self.start:
-            return None
-        return int(self.columns["open_time"][self.end - 1])
+        return self.last_open
 
-    def write_values(self, index: int, values: tuple[Any, ...]) -> None:
-        """`values`: open_time, open, high, low, close, volume, quote_volume, trades, taker_buy_volume,
-        closed."""
-        columns = self.columns
-        (
-            columns["open_time"][index],
-            columns["open"][index],
-            columns["high"][index],
-            columns["low"][index],
-            columns["close"][index],
-            columns["volume"][index],
-            columns["quote_volume"][index],
-            columns["trades"][index],
-            columns["taker_buy_volume"][index],
-            columns["closed"][index],
-        ) = values
+    def write_values(
+        self, index: int, open_time: int, trades: int, floats: tuple[float, ...], closed: bool
+    ) -> None:
+        """`floats` in `_FLOAT_FIELDS` order."""
+        self.floats[index] = floats
+        self.ints[index] = (open_time, trades)
+        self.closed[index] = closed
+        if index == self.end - 1:
+            self.last_open = open_time
+            self.last_closed = closed
 
-    def append_values(self, values: tuple[Any, ...]) -> None:
-        self._make_room()
-        self.write_values(self.end, values)
+    def append_values(self, open_time: int, trades: int, floats: tuple[float, ...], closed: bool) -> None:
+        if self.end == self.capacity * 2:
+            keep = self.capacity - 1
+            self.floats[:keep] = self.floats[self.end - keep : self.end]
+            self.ints[:keep] = self.ints[self.end - keep : self.end]
+            self.closed[:keep] = self.closed[self.end - keep : self.end]
+            self.start, self.end = 0, keep
         self.end += 1
+        self.write_values(self.end - 1, open_time, trades, floats, closed)
         if self.end - self.start > self.capacity:
             self.start += 1
 
-    def _make_room(self) -> None:
-        if self.end == self.capacity * 2:
-            keep = self.capacity - 1
-            for column in self.columns.values():
-                column[:keep] = column[self.end - keep : self.end]
-            self.start, self.end = 0, keep
+    def close_last(self) -> None:
+        self.closed[self.end - 1] = True
+        self.last_closed = True
 
     def row(self, index: int) -> Candle:
         columns = self.columns
@@ -148,6 +152,8 @@ class _Buffer:
         for name, column in self.columns.items():
             column[:count] = rows[name][-count:] if count else column[:0]
         self.start, self.end = 0, count
+        self.last_open = int(self.ints[count - 1, 0]) if count else None
+        self.last_closed = bool(self.closed[count - 1]) if count else False
 
 
 class DataStream:
@@ -270,31 +276,18 @@ class DataStream:
         key, buffer = entry
         closed_now: list[Candle] = []
         gap: Gap | None = None
-        values = (
-            open_time,
-            open_price,
-            high,
-            low,
-            close,
-            volume,
-            quote_volume,
-            trades,
-            taker_buy_volume,
-            closed,
-        )
+        floats = (open_price, high, low, close, volume, quote_volume, taker_buy_volume)
         with self._lock:
             if buffer.removed:
                 return UpdateKind.IGNORED
-            end = buffer.end
-            last_open_time = int(buffer.columns["open_time"][end - 1]) if end > buffer.start else None
+            last_open_time = buffer.last_open
             was_closed = False
             if last_open_time is None or open_time > last_open_time:
                 if last_open_time is not None:
-                    last_index = end - 1
-                    unconfirmed = not buffer.columns["closed"][last_index]
+                    unconfirmed = not buffer.last_closed
                     if unconfirmed:
-                        buffer.columns["closed"][last_index] = True
-                        closed_now.append(buffer.row(last_index))
+                        buffer.close_last()
+                        closed_now.append(buffer.row(buffer.end - 1))
                     expected = last_open_time + timeframe.milliseconds
                     if open_time > expected:
                         buffer.gaps += 1
@@ -303,16 +296,15 @@ class DataStream:
                         # which may not be final: it is handed to the backfiller with the gap.
                         first = last_open_time if unconfirmed else expected
                         gap = Gap(key, first, open_time - timeframe.milliseconds, unconfirmed)
-                buffer.append_values(values)
+                buffer.append_values(open_time, trades, floats, closed)
                 appended = True
             elif open_time == last_open_time:
-                index = end - 1
-                was_closed = bool(buffer.columns["closed"][index])
+                was_closed = buffer.last_closed
                 if was_closed and not closed:
                     # A late forming update for a candle already closed must not reopen it.
                     buffer.ignored_older += 1
                     return UpdateKind.IGNORED
-                buffer.write_values(index, values)
+                buffer.write_values(buffer.end - 1, open_time, trades, floats, closed)
                 appended = False
             else:
                 buffer.ignored_older += 1
