@@ -7,7 +7,7 @@ replay would find; the tests hold them equal.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -73,28 +73,20 @@ def evaluate_history(
     return result
 
 
-class _Peeked(Mapping[IndicatorSpec, Values]):
+class _Peeked(dict[IndicatorSpec, Values]):
     """Indicator values at the forming candle, peeked only when a rule asks: a pattern rule whose volume
-    check fails never costs the pattern peeks."""
+    check fails never costs the pattern peeks. A dict with `__missing__`, so repeated reads are C-speed."""
 
-    __slots__ = ("_cache", "_candle", "_streams")
+    __slots__ = ("_candle", "_streams")
 
     def __init__(self, streams: dict[IndicatorSpec, IndicatorStream], candle: Candle) -> None:
+        super().__init__()
         self._streams = streams
         self._candle = candle
-        self._cache: dict[IndicatorSpec, Values] = {}
 
-    def __getitem__(self, spec: IndicatorSpec) -> Values:
-        value = self._cache.get(spec)
-        if value is None:
-            value = self._cache[spec] = self._streams[spec].peek(self._candle)
+    def __missing__(self, spec: IndicatorSpec) -> Values:
+        value = self[spec] = self._streams[spec].peek(self._candle)
         return value
-
-    def __iter__(self) -> Iterator[IndicatorSpec]:
-        return iter(self._streams)
-
-    def __len__(self) -> int:
-        return len(self._streams)
 
 
 class StreamEvaluator:
