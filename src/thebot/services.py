@@ -17,6 +17,7 @@ import websockets
 from thebot.config import Settings
 from thebot.market.service import MarketData
 from thebot.runtime import EventLoopThread
+from thebot.signals.service import AnalyticsService
 from thebot.venue import RunningVenue, VenueConfig, run_venue_in_thread
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class Services:
     endpoints: Endpoints
     loop: EventLoopThread
     market: MarketData
+    analytics: AnalyticsService
     venue: RunningVenue | None = None
     _stopped: bool = field(default=False, repr=False)
 
@@ -51,6 +53,8 @@ class Services:
         return self.endpoints.simulated
 
     def start(self) -> Services:
+        # Analytics subscribes to the DataStream first so that no closed candle passes unseen.
+        self.analytics.start()
         self.market.start()
         return self
 
@@ -58,6 +62,7 @@ class Services:
         if self._stopped:
             return
         self._stopped = True
+        self.analytics.stop()
         self.market.stop()
         self.loop.stop()
         if self.venue is not None:
@@ -144,10 +149,13 @@ def build_services(
             store_path=store_path,
             loop=loop,
         )
+        analytics = AnalyticsService(settings, market.datastream, market.store_connection())
     except BaseException:
         loop.stop()
         if venue is not None:
             venue.stop()
         raise
     logger.info("market data from %s (%s)", endpoints.source, endpoints.ws_url)
-    return Services(settings=settings, endpoints=endpoints, loop=loop, market=market, venue=venue)
+    return Services(
+        settings=settings, endpoints=endpoints, loop=loop, market=market, analytics=analytics, venue=venue
+    )
