@@ -49,7 +49,8 @@ _KIND_BY_TALIB_TYPE = {
     2: ParameterKind.INTEGER,
     3: ParameterKind.MOVING_AVERAGE_TYPE,
 }
-MOVING_AVERAGE_TYPES = range(0, 9)  # SMA, EMA, WMA, DEMA, TEMA, TRIMA, KAMA, MAMA, T3
+MOVING_AVERAGE_TYPES = range(0, 9)
+MAX_REMEMBERED_SPECS = 10_000  # SMA, EMA, WMA, DEMA, TEMA, TRIMA, KAMA, MAMA, T3
 
 
 def _talib_info(name: str) -> IndicatorInfo:
@@ -156,6 +157,7 @@ class IndicatorFactory:
                 logger.debug("TA-Lib %s needs inputs a candle lacks (%s); not offered", name, info.inputs)
         for name, indicator in self._custom.items():
             self._infos[name] = indicator.info()
+        self._specs: dict[tuple[str, tuple[tuple[str, Any], ...]], IndicatorSpec] = {}
         self._functions: dict[str, Callable[..., Any]] = {
             name: getattr(talib, name) for name in self._infos if name not in self._custom
         }
@@ -180,7 +182,25 @@ class IndicatorFactory:
     # -- validation ----------------------------------------------------------------------------------
 
     def spec(self, name: str, params: Mapping[str, object] | None = None) -> IndicatorSpec:
-        """Validate `name` and `params` (defaults filled in); raises `IndicatorError` naming the culprit."""
+        """Validate `name` and `params` (defaults filled in); raises `IndicatorError` naming the culprit.
+
+        Validated specs are remembered and shared: the same request returns the same object, so the
+        live path's dict lookups hit on identity and a repeated request skips TA-Lib's checks.
+        """
+        try:
+            request = (name, tuple(sorted((params or {}).items())))
+            known_spec = self._specs.get(request)
+        except TypeError:  # an unhashable parameter value: validate it, it will be refused
+            request, known_spec = None, None
+        if known_spec is not None:
+            return known_spec
+        spec = self._validate(name, params)
+        spec = self._specs.setdefault((spec.name, spec.params), spec)
+        if request is not None and len(self._specs) < MAX_REMEMBERED_SPECS:
+            self._specs[request] = spec
+        return spec
+
+    def _validate(self, name: str, params: Mapping[str, object] | None) -> IndicatorSpec:
         info = self.info(name)
         given = dict(params or {})
         known = {parameter.name for parameter in info.parameters}
