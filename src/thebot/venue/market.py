@@ -255,6 +255,8 @@ _BURST_SCALE = 2.5
 _MIXTURE_NORMALISER = 1 / math.sqrt(1 - _BURST_SHARE + _BURST_SHARE * _BURST_SCALE**2)
 # Trade ids restart from day * stride, so any day can be generated without the days before it.
 TRADE_ID_STRIDE = 100_000_000
+ANCHOR_EPOCH_MS = 1_262_304_000_000  # 2010-01-01T00:00:00Z
+_ANCHOR_BLOCK_DAYS = 1024
 
 
 class SyntheticPath(PricePath):
@@ -274,6 +276,11 @@ class SyntheticPath(PricePath):
         super().__init__(spec, origin_ms)
         self._seed = seed & 0xFFFFFFFF
         self._symbol_key = zlib.crc32(spec.symbol.encode())
+        if origin_ms < ANCHOR_EPOCH_MS:
+            raise ValueError("a synthetic path starts on or after 2010-01-01")
+        # Anchored at a fixed epoch, not at the origin: a venue restarted another day, or with more
+        # history, reproduces the same market for the same seed.
+        self._first_anchor = (origin_ms - ANCHOR_EPOCH_MS) // DAY_MS
         self._anchors = [_DayAnchor(math.log(spec.start_price), 0.0, 0)]
         self._second_cache: OrderedDict[int, IntArray] = OrderedDict()
         self._minute_blocks: dict[int, IntArray] = {}
@@ -285,23 +292,33 @@ class SyntheticPath(PricePath):
         )
 
     def _anchor(self, day: int) -> _DayAnchor:
-        start_log_price = math.log(self.spec.start_price)
-        daily_sigma = self.spec.second_volatility * math.sqrt(86_400)
-        while len(self._anchors) <= day:
-            previous = self._anchors[-1]
-            rng = self._rng(len(self._anchors) - 1, 1)
-            shock, volatility_shock = rng.standard_normal(2)
-            move = daily_sigma * math.exp(previous.log_volatility) * float(shock)
-            reversion = -_MEAN_REVERSION_PER_DAY * (previous.log_price - start_log_price)
-            self._anchors.append(
-                _DayAnchor(
-                    log_price=previous.log_price + move + reversion,
-                    log_volatility=_DAILY_VOLATILITY_PERSISTENCE * previous.log_volatility
-                    + _DAILY_VOLATILITY_OF_VOLATILITY * float(volatility_shock),
-                    regime=int(rng.integers(0, len(_REGIME_DRIFT))),
+        """The anchor of `day` (counted from the origin); the walk itself starts at ANCHOR_EPOCH_MS."""
+        index = self._first_anchor + day
+        anchors = self._anchors
+        if len(anchors) <= index:
+            start_log_price = math.log(self.spec.start_price)
+            daily_sigma = self.spec.second_volatility * math.sqrt(86_400)
+            while len(anchors) <= index:
+                block = (len(anchors) - 1) // _ANCHOR_BLOCK_DAYS
+                rng = np.random.Generator(
+                    np.random.PCG64(np.random.SeedSequence([self._seed, self._symbol_key, block, 1]))
                 )
-            )
-        return self._anchors[day]
+                shocks = rng.standard_normal(_ANCHOR_BLOCK_DAYS)
+                volatility_shocks = rng.standard_normal(_ANCHOR_BLOCK_DAYS)
+                regimes = rng.integers(0, len(_REGIME_DRIFT), _ANCHOR_BLOCK_DAYS)
+                for position in range((len(anchors) - 1) % _ANCHOR_BLOCK_DAYS, _ANCHOR_BLOCK_DAYS):
+                    previous = anchors[-1]
+                    move = daily_sigma * math.exp(previous.log_volatility) * float(shocks[position])
+                    reversion = -_MEAN_REVERSION_PER_DAY * (previous.log_price - start_log_price)
+                    anchors.append(
+                        _DayAnchor(
+                            log_price=previous.log_price + move + reversion,
+                            log_volatility=_DAILY_VOLATILITY_PERSISTENCE * previous.log_volatility
+                            + _DAILY_VOLATILITY_OF_VOLATILITY * float(volatility_shocks[position]),
+                            regime=int(regimes[position]),
+                        )
+                    )
+        return anchors[index]
 
     def _opening_units(self, day: int) -> int:
         tick = self.spec.tick_units
@@ -423,7 +440,7 @@ class SyntheticPath(PricePath):
         average_price = (open_ + high + low + close) / 4.0
         quote = np.rint(volume / UNITS * average_price).astype(np.int64)
         taker_quote = np.rint(quote * (taker_base / volume)).astype(np.int64)
-        first_trade = day * TRADE_ID_STRIDE + np.cumsum(trades) - trades
+        first_trade = (self._first_anchor + day) * TRADE_ID_STRIDE + np.cumsum(trades) - trades
         seconds = np.empty((size, COLUMNS), dtype=np.int64)
         for column, values in (
             (OPEN, open_),

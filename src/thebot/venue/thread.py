@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from thebot.venue.server import SimulatedVenue
 from thebot.venue.settings import VenueConfig
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 START_TIMEOUT_SECONDS = 30.0
 
@@ -35,6 +39,14 @@ class RunningVenue:
     @property
     def ws_url(self) -> str:
         return self.venue.ws_url
+
+    def call(self, function: Callable[[SimulatedVenue], T], timeout: float = 10.0) -> T:
+        """Run `function(venue)` on the venue's own loop thread (its state is not thread-safe)."""
+
+        async def run() -> T:
+            return function(self.venue)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         if not self._thread.is_alive():

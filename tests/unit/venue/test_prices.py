@@ -196,3 +196,13 @@ def test_venue_starts_within_a_second_with_a_week_of_history() -> None:
     elapsed, candles = asyncio.run(start_and_stop())
     assert candles == 10_080
     assert elapsed < 1.0, f"start took {elapsed:.2f} s"
+
+
+def test_a_restart_on_another_day_reproduces_the_same_market() -> None:
+    """The walk is anchored at a fixed epoch: more history or a later start shows the same candles."""
+    earlier = SyntheticPath(symbol_spec("ETHUSDT"), seed=4, origin_ms=ORIGIN)
+    later = SyntheticPath(symbol_spec("ETHUSDT"), seed=4, origin_ms=ORIGIN + 2 * DAY_MS)
+    now = ORIGIN + 4 * DAY_MS
+    expected = klines_between(earlier, MINUTE_MS, ORIGIN + 2 * DAY_MS, now, now)
+    assert klines_between(later, MINUTE_MS, ORIGIN + 2 * DAY_MS, now, now) == expected
+    assert len(expected) == 2 * 1440 + 1

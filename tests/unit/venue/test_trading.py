@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.unit.venue.venue_helpers import http, signed
-from thebot.venue import RunningVenue, VenueConfig, run_venue_in_thread
+from thebot.venue import RunningVenue, SimulatedVenue, VenueConfig, run_venue_in_thread
+from thebot.venue.market import traded_range
 
 
 @pytest.fixture
@@ -58,18 +59,40 @@ def test_market_buy_fills_near_the_last_price_and_charges_the_fee_in_base(venue:
     assert trades[0]["orderId"] == order["orderId"] and trades[0]["isBuyer"] and not trades[0]["isMaker"]
 
 
-def test_resting_limit_locks_funds_fills_when_the_price_crosses(venue: RunningVenue) -> None:
-    price = last_price(venue)
-    limit = (price * Decimal("1.0004")).quantize(Decimal("0.01"))
+def plan_limit(venue: SimulatedVenue) -> tuple[str, int]:
+    """A side and limit price the market will not reach for a simulated minute, then will reach soon.
+
+    The venue's future is already determined by its seed, so the test looks ahead instead of hoping.
+    """
+    path = venue.path("BTCUSDT")
+    tick = venue.spec("BTCUSDT").tick_units
+    now = venue.now_ms()
+    guard = traded_range(path, now - 1_000, now + 60_000)
+    assert guard is not None
+    sell_limit, buy_limit = guard[1] + tick, guard[0] - tick
+    for minute in range(1, 16):
+        reached = traded_range(path, now + 60_000, now + 60_000 + minute * 60_000)
+        assert reached is not None
+        if reached[1] >= sell_limit:
+            return "SELL", sell_limit
+        if reached[0] <= buy_limit:
+            return "BUY", buy_limit
+    raise AssertionError("the simulated price stayed inside its first minute's range for 15 minutes")
+
+
+def test_resting_limit_locks_funds_and_fills_when_the_price_crosses(venue: RunningVenue) -> None:
     signed(
         venue.http_url, "/api/v3/order", "POST", symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.02"
     )
+    before = balances(venue)
+    side, limit_units = venue.call(plan_limit)
+    limit = Decimal(limit_units) / 100_000_000
     status, order = signed(
         venue.http_url,
         "/api/v3/order",
         "POST",
         symbol="BTCUSDT",
-        side="SELL",
+        side=side,
         type="LIMIT",
         timeInForce="GTC",
         quantity="0.01",
@@ -77,21 +100,24 @@ def test_resting_limit_locks_funds_fills_when_the_price_crosses(venue: RunningVe
     )
     assert status == 200, order
     assert order["status"] == "NEW" and order["fills"] == []
-    assert balances(venue)["BTC"][1] == Decimal("0.01")  # locked while resting
+    locked = balances(venue)
+    if side == "SELL":
+        assert locked["BTC"] == (before["BTC"][0] - Decimal("0.01"), Decimal("0.01"))
+    else:
+        assert locked["USDT"] == (before["USDT"][0] - limit * Decimal("0.01"), limit * Decimal("0.01"))
     status, open_orders = signed(venue.http_url, "/api/v3/openOrders", symbol="BTCUSDT")
     assert [row["orderId"] for row in open_orders] == [order["orderId"]]
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 25
     state = order
     while state["status"] == "NEW" and time.monotonic() < deadline:
         time.sleep(0.2)
         state = signed(venue.http_url, "/api/v3/order", symbol="BTCUSDT", orderId=order["orderId"])[1]
-    assert state["status"] == "FILLED", (
-        "the price never crossed a limit 0.04 % away within 20 simulated minutes"
-    )
+    assert state["status"] == "FILLED"
     trades = signed(venue.http_url, "/api/v3/myTrades", symbol="BTCUSDT", orderId=order["orderId"])[1]
     assert Decimal(trades[0]["price"]) == limit and trades[0]["isMaker"]
-    assert trades[0]["commissionAsset"] == "USDT"
-    assert balances(venue)["BTC"][1] == 0
+    assert trades[0]["commissionAsset"] == ("USDT" if side == "SELL" else "BTC")
+    after = balances(venue)
+    assert after["BTC"][1] == 0 and after["USDT"][1] == 0
 
 
 def test_cancel_releases_locked_funds(venue: RunningVenue) -> None:
