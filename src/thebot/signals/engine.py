@@ -115,6 +115,7 @@ class StreamEvaluator:
             spec: stream.value for spec, stream in self.streams.items()
         }
         self.last_candle: Candle | None = history.candle(len(history) - 1) if len(history) else None
+        self.count = len(history)  # closed candles seen, history included
 
     @property
     def last_open_time(self) -> int | None:
@@ -124,6 +125,7 @@ class StreamEvaluator:
         current = {spec: stream.update(candle) for spec, stream in self.streams.items()}
         hits = evaluate_bar(self.rules, Bar(candle, self.last_candle, current, self.previous))
         self.previous, self.last_candle = current, candle
+        self.count += 1
         return hits
 
     def forming(self, candle: Candle) -> list[RuleHit]:

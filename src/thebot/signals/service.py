@@ -139,7 +139,12 @@ class AnalyticsService:
         last = None if evaluator is None else evaluator.last_open_time
         if last is not None and candle.open_time <= last:
             return  # already seen (a late duplicate)
-        if evaluator is None or last is None or candle.open_time != last + key.timeframe.milliseconds:
+        if (
+            evaluator is None
+            or last is None
+            or candle.open_time != last + key.timeframe.milliseconds
+            or self._history_grew(key, evaluator, candle)
+        ):
             evaluator = self._open(key, candle)
         hits = evaluator.close(candle)
         signals = [to_signal(hit, key.symbol, key.timeframe, candle, provisional=False) for hit in hits]
@@ -153,6 +158,16 @@ class AnalyticsService:
         hits = evaluator.forming(candle)
         signals = [to_signal(hit, key.symbol, key.timeframe, candle, provisional=True) for hit in hits]
         self.aggregator.provisional_bar(key.symbol, key.timeframe, candle.open_time, signals)
+
+    def _history_grew(self, key: StreamKey, evaluator: StreamEvaluator, candle: Candle) -> bool:
+        """True when backfill merged older candles behind an evaluator opened on a short history (live
+        candles often arrive before the REST backfill): reopening warms the indicators up at once and
+        replays the signals of the backfilled history. Checked only until the evaluator has a full buffer."""
+        if evaluator.count >= self._datastream.capacity:
+            return False
+        snapshot = self._datastream.snapshot(key.symbol, key.timeframe)
+        before = int(np.searchsorted(snapshot.open_time, candle.open_time, side="left"))
+        return before > evaluator.count
 
     def _open(self, key: StreamKey, candle: Candle) -> StreamEvaluator:
         """A fresh evaluator on the buffered closed candles before `candle`, their signals replayed into

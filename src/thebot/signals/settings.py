@@ -173,8 +173,11 @@ class SignalSettings:
             _fail("signals.pattern_volume_factor", "must not be negative (0 turns the volume check off)")
         if self.zone_factor <= 0:
             _fail("signals.zone_factor", "must be positive")
+        import talib
+
+        known_patterns = {name for name in talib.get_functions() if name.startswith("CDL")}  # type: ignore[no-untyped-call]
         for name in self.patterns:
-            if not (name.startswith("CDL") and name.isupper() and name.isalnum()):
+            if name not in known_patterns:
                 _fail("signals.patterns", f"'{name}' is not a TA-Lib candlestick function such as CDLHAMMER")
         if not 1 <= self.lookback_bars <= 500:
             _fail("signals.lookback_bars", "must be between 1 and 500")

@@ -191,3 +191,23 @@ def test_stop_leaves_no_worker_running(stream: DataStream) -> None:
     service.stop()
     assert worker is not None and not worker.is_alive()
     stream.update("BTCUSDT", Timeframe.M1, Candle(60_000, 1, 2, 0.5, 1.5, 3, closed=True))  # observers inert
+
+
+def test_backfill_arriving_after_live_candles_warms_up_and_replays(stream: DataStream, candles) -> None:  # type: ignore[no-untyped-def]
+    for service in _service(stream, _settings(cooldown_bars=0)):
+        # Live candles first (the socket is faster than the REST backfill) ...
+        _feed(stream, candles, HISTORY, HISTORY + 3, forming=False)
+        assert service.wait_idle()
+        assert service.signals("BTCUSDT", "1m", 10_000) == []  # three candles: nothing warmed up
+        # ... then the backfill merges the history behind them, and the stream goes on.
+        _load(stream, candles, HISTORY)
+        _feed(stream, candles, HISTORY + 3, TOTAL, forming=False)
+        assert service.wait_idle()
+        found = {(s.time, s.rule, s.side) for s in service.signals("BTCUSDT", "1m", 10_000)}
+        rules = build_rules(service.factory, service.settings)
+        expected = {
+            (int(candles.open_time[index]), hit.rule, hit.side)
+            for index, hit in evaluate_history(service.factory, rules, candles)
+            if index < HISTORY or index >= HISTORY + 3
+        }
+        assert expected <= found

@@ -161,3 +161,10 @@ def test_rule_settings_reach_the_indicator_specs(factory: IndicatorFactory) -> N
     ema = EmaCrossRule(factory, settings)
     assert (ema.fast.parameters["timeperiod"], ema.slow.parameters["timeperiod"]) == (5, 50)
     assert BollingerRule(factory, settings).bands.parameters["timeperiod"] == 30
+
+
+def test_settings_refuse_a_pattern_talib_does_not_have() -> None:
+    from thebot.config import ConfigError
+
+    with pytest.raises(ConfigError, match="CDLUNICORN"):
+        SignalSettings(patterns=("CDLHAMMER", "CDLUNICORN"))
