@@ -211,3 +211,36 @@ def test_after_five_drops_and_a_40_second_stall_closed_candles_equal_the_venue(
 
 def _ohlcv(candle: Candle) -> tuple[float, float, float, float, float]:
     return (candle.open, candle.high, candle.low, candle.close, candle.volume)
+
+
+def test_klines_beyond_the_buffer_come_from_the_store(tmp_path: Any) -> None:
+    venue = run_venue_in_thread(VenueConfig(symbols=("BTCUSDT",), speed=600.0, history_days=0.5, seed=3))
+    settings = settings_from_dict(
+        {
+            "market": {"symbols": ["BTCUSDT"], "timeframes": ["1m"], "buffer_size": 30},
+            "market_data": {"backfill_rate_limit_ms": 0, "store_flush_seconds": 0.2},
+        }
+    )
+    running = Running(venue, settings, store_path=str(tmp_path / "klines.duckdb"))
+    market = running.market
+    try:
+        market.start()
+        assert market.wait_backfilled(20)
+        # 600x: ten 1m candles a second; after 4 s the oldest have left the 30-candle buffer.
+        time.sleep(4)
+        assert market.wait_backfilled(20)
+        assert market.flush()
+        buffered = market.datastream.snapshot("BTCUSDT", Timeframe.M1)
+        assert len(buffered) == 30
+        candles = market.klines("BTCUSDT", Timeframe.M1, limit=60)
+        open_times = [candle.open_time for candle in candles]
+        assert len(candles) == 60
+        assert all(later - earlier == 60_000 for earlier, later in itertools.pairwise(open_times))
+        assert open_times[-1] == int(buffered.open_time[-1])
+        window = market.klines("BTCUSDT", Timeframe.M1, limit=10, start=open_times[0], end=open_times[15])
+        assert [candle.open_time for candle in window] == open_times[:10]
+        expected = rest_klines(venue, "BTCUSDT", open_times[0], open_times[9])
+        assert [candle.close for candle in window] == [float(row[4]) for row in expected]
+    finally:
+        running.stop()
+        venue.stop()
