@@ -472,7 +472,10 @@ class SimulatedVenue:
             names = [name for name in request.query.get("streams", "").split("/") if name]
         else:
             names = [name for name in request.match_info.get("streams", "").split("/") if name]
-        socket = web.WebSocketResponse(heartbeat=self._ping_interval, autoping=True, max_msg_size=65_536)
+        # No permessage-deflate, as Binance: it would cost both ends CPU for small frames.
+        socket = web.WebSocketResponse(
+            heartbeat=self._ping_interval, autoping=True, max_msg_size=65_536, compress=False
+        )
         transport = request.transport
         await socket.prepare(request)
         connection = _Connection(socket=socket, combined=combined, transport=transport)
