@@ -75,9 +75,12 @@ class AnalyticsService:
         self._worker = threading.Thread(target=self._work, name="thebot-analytics", daemon=True)
         self._worker.start()
         if not self._subscribed:
-            # DataStream has no unsubscribe; stop() turns the observers into no-ops instead.
+            # DataStream has no unsubscribe; stop() turns the observers into no-ops instead. The update
+            # observer only when provisional signals are on: any update observer makes the socket's hot
+            # path build a Candle per message.
             self._datastream.add_close_observer(self._on_close)
-            self._datastream.add_update_observer(self._on_update)
+            if self._settings.provisional:
+                self._datastream.add_update_observer(self._on_update)
             self._subscribed = True
         return self
 
@@ -105,7 +108,7 @@ class AnalyticsService:
             self._queue.put(_Closed(key, candle))
 
     def _on_update(self, key: StreamKey, candle: Candle) -> None:
-        if not self._running or candle.closed or not self._settings.provisional:
+        if not self._running or candle.closed:
             return
         with self._forming_lock:
             already = key in self._forming
