@@ -105,34 +105,18 @@ def test_history_covers_the_requested_days(venue: RunningVenue) -> None:
 
 def test_websocket_candles_equal_rest_and_aggregate_exactly(venue: RunningVenue) -> None:
     """At 3000x a 5m candle closes every 0.1 s: collect closed 1m, 5m and 15m candles for a few seconds."""
-    streams = "btcusdt@kline_1m/btcusdt@kline_5m/btcusdt@kline_15m"
-    closed: dict[str, dict[int, dict[str, Any]]] = {"1m": {}, "5m": {}, "15m": {}}
+    streams = "btcusdt@kline_1m/btcusdt@kline_5m/btcusdt@kline_15m/btcusdt@kline_1h"
+    closed: dict[str, dict[int, dict[str, Any]]] = {"1m": {}, "5m": {}, "15m": {}, "1h": {}}
     with connect(f"{venue.ws_url}/stream?streams={streams}", proxy=None) as socket:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and len(closed["15m"]) < 3:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (len(closed["15m"]) < 3 or len(closed["1h"]) < 2):
             kline = orjson.loads(socket.recv(timeout=5))["data"]["k"]
             if kline["x"]:
                 closed[kline["i"]][kline["t"]] = kline
-    assert len(closed["15m"]) >= 3
-
-    def as_row(kline: dict[str, Any]) -> list[Any]:
-        return [
-            kline["t"],
-            kline["o"],
-            kline["h"],
-            kline["l"],
-            kline["c"],
-            kline["v"],
-            kline["T"],
-            kline["q"],
-            kline["n"],
-            kline["V"],
-            kline["Q"],
-            "0",
-        ]
+    assert len(closed["15m"]) >= 3 and len(closed["1h"]) >= 2
 
     compared = 0
-    for interval in ("5m", "15m"):
+    for interval in ("5m", "15m", "1h"):
         per = INTERVAL_MS[interval] // 60_000
         for open_time, kline in closed[interval].items():
             minutes = [closed["1m"].get(open_time + index * 60_000) for index in range(per)]
@@ -143,4 +127,50 @@ def test_websocket_candles_equal_rest_and_aggregate_exactly(venue: RunningVenue)
             compared += 1
             rest_row = rest_klines(venue, interval, open_time, open_time)[0]
             assert rest_row == as_row(kline)
-    assert compared >= 3
+    assert compared >= 4
+
+
+def as_row(kline: dict[str, Any]) -> list[Any]:
+    return [
+        kline["t"],
+        kline["o"],
+        kline["h"],
+        kline["l"],
+        kline["c"],
+        kline["v"],
+        kline["T"],
+        kline["q"],
+        kline["n"],
+        kline["V"],
+        kline["Q"],
+        "0",
+    ]
+
+
+def test_websocket_daily_candle_equals_its_minutes() -> None:
+    """At 50,000x a day lasts 1.7 s: the 1d close over WebSocket equals its 1,440 1m closes."""
+    config = VenueConfig(speed=50_000.0, history_days=0.05, symbols=("BTCUSDT",), seed=8)
+    minutes: dict[int, dict[str, Any]] = {}
+    days: list[dict[str, Any]] = []
+    with (
+        run_venue_in_thread(config) as fast,
+        connect(
+            f"{fast.ws_url}/stream?streams=btcusdt@kline_1m/btcusdt@kline_1d", proxy=None, max_queue=None
+        ) as socket,
+    ):
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            kline = orjson.loads(socket.recv(timeout=5))["data"]["k"]
+            if not kline["x"]:
+                continue
+            if kline["i"] == "1m":
+                minutes[kline["t"]] = kline
+            else:
+                group = [minutes.get(kline["t"] + index * 60_000) for index in range(1440)]
+                if all(group):
+                    days.append(kline)
+                    break
+    assert days, "no complete day of 1m candles arrived"
+    day = days[0]
+    group = [as_row(minutes[day["t"] + index * 60_000]) for index in range(1440)]
+    assert aggregate([as_row(day)]) == aggregate(group)
