@@ -15,6 +15,7 @@ Rule:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from enum import IntEnum
 
@@ -60,6 +61,11 @@ class _GapState(CustomState):
         self.previous: tuple[Candle, ...] = ()
         self.bullish: list[Gap] = []
         self.bearish: list[Gap] = []
+        # For `peek`'s fast path: the values while no gap is touched or formed, and how far price must
+        # reach (down into the highest bullish top, up into the lowest bearish bottom) to touch one.
+        self._quiet: Values = (NAN, NAN, NAN, NAN, NAN, NAN)
+        self._bull_reach = -math.inf
+        self._bear_reach = math.inf
 
     def _step(self, candle: Candle) -> tuple[list[Gap], list[Gap], Values]:
         fill = 0
@@ -97,9 +103,24 @@ class _GapState(CustomState):
     def update(self, candle: Candle) -> Values:
         self.bullish, self.bearish, values = self._step(candle)
         self.previous = (*self.previous, candle)[-2:]
+        self._quiet = values[:6]
+        self._bull_reach = max((gap.top for gap in self.bullish), default=-math.inf)
+        self._bear_reach = min((gap.bottom for gap in self.bearish), default=math.inf)
         return values
 
     def peek(self, candle: Candle) -> Values:
+        """The forming candle is revised many times per candle; most revisions touch no gap and form
+        none, and then the answer is the committed state's, without rebuilding the gap lists."""
+        if candle.low >= self._bull_reach and candle.high <= self._bear_reach:
+            if len(self.previous) < 2:
+                return (*self._quiet, 0.0)
+            first = self.previous[0]
+            threshold = self.min_size * candle.close
+            forms = (candle.low > first.high and candle.low - first.high > threshold) or (
+                candle.high < first.low and first.low - candle.high > threshold
+            )
+            if not forms:
+                return (*self._quiet, 0.0)
         return self._step(candle)[2]
 
 

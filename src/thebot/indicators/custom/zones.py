@@ -15,6 +15,7 @@ Rule:
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, replace
 
@@ -41,6 +42,13 @@ class _ZoneState(CustomState):
         self.previous: Candle | None = None
         self.demand: list[Zone] = []
         self.supply: list[Zone] = []
+        # For `peek`'s fast path: the values while no zone breaks, is touched or forms, and the levels
+        # a candle must cross for any of that to happen.
+        self._quiet: Values = (NAN, NAN, NAN, NAN)
+        self._demand_break = -math.inf  # a close below the highest demand bottom breaks a zone
+        self._demand_touch = -math.inf  # a low at or below the highest untouched demand top touches one
+        self._supply_break = math.inf
+        self._supply_touch = math.inf
 
     def _step(self, candle: Candle) -> tuple[list[Zone], list[Zone], Values]:
         touch = 0
@@ -80,9 +88,31 @@ class _ZoneState(CustomState):
         self.demand, self.supply, values = self._step(candle)
         self.bodies.append(abs(candle.close - candle.open))
         self.previous = candle
+        self._quiet = values[:4]
+        self._demand_break = max((zone.bottom for zone in self.demand), default=-math.inf)
+        self._demand_touch = max((zone.top for zone in self.demand if not zone.touched), default=-math.inf)
+        self._supply_break = min((zone.top for zone in self.supply), default=math.inf)
+        self._supply_touch = min((zone.bottom for zone in self.supply if not zone.touched), default=math.inf)
         return values
 
     def peek(self, candle: Candle) -> Values:
+        """Most revisions of the forming candle change no zone: answer from the committed state then."""
+        close = candle.close
+        if (
+            close >= self._demand_break
+            and candle.low > self._demand_touch
+            and close <= self._supply_break
+            and candle.high < self._supply_touch
+        ):
+            body = abs(close - candle.open)
+            impulse = (
+                self.previous is not None
+                and len(self.bodies) == self.period
+                and body > 0
+                and body >= self.factor * (sum(self.bodies) / self.period)
+            )
+            if not impulse:
+                return (*self._quiet, 0.0)
         return self._step(candle)[2]
 
 
