@@ -211,7 +211,9 @@ class Exchange:
     async def _authenticate(self, request: web.Request) -> tuple[Account, dict[str, str]]:
         """Check key, HMAC-SHA256 signature, timestamp and recvWindow; return the account and the params.
 
-        Binance signs `totalParams`, the query string followed directly by the request body.
+        Binance signs `totalParams`, the query string followed directly by the request body, e.g. the
+        body `symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01&timestamp=1700000000000&signature=<hex>`
+        with header `X-MBX-APIKEY: sim-key`. The signature is checked before any parameter is trusted.
         """
         api_key = request.headers.get("X-MBX-APIKEY", "")
         if not api_key:

@@ -17,9 +17,11 @@ import logging
 import math
 import zlib
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -81,13 +83,15 @@ class SymbolSpec:
     second_volatility: float
 
 
-_KNOWN: dict[str, tuple[float, int, int, float, int]] = {
-    # start price, tick (units), lot (units), trades per second, mean trade size (units)
-    "BTCUSDT": (27_000.0, 1_000_000, 1_000, 12.0, 3_000_000),
-    "ETHUSDT": (1_800.0, 1_000_000, 10_000, 9.0, 40_000_000),
-    "SOLUSDT": (22.0, 1_000_000, 100_000, 6.0, 1_500_000_000),
-    "BNBUSDT": (310.0, 1_000_000, 100_000, 4.0, 150_000_000),
-}
+_KNOWN: Mapping[str, tuple[float, int, int, float, int]] = MappingProxyType(
+    {
+        # start price, tick (units), lot (units), trades per second, mean trade size (units)
+        "BTCUSDT": (27_000.0, 1_000_000, 1_000, 12.0, 3_000_000),
+        "ETHUSDT": (1_800.0, 1_000_000, 10_000, 9.0, 40_000_000),
+        "SOLUSDT": (22.0, 1_000_000, 100_000, 6.0, 1_500_000_000),
+        "BNBUSDT": (310.0, 1_000_000, 100_000, 4.0, 150_000_000),
+    }
+)
 
 
 def symbol_spec(symbol: str) -> SymbolSpec:

@@ -550,7 +550,13 @@ class SimulatedVenue:
             self._stream_states.pop(name, None)
 
     def _control(self, connection: _Connection, text: str) -> dict[str, Any] | None:
-        """Answer SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY as Binance does."""
+        """Answer a control request as Binance does; errors are replies, never a dropped connection.
+
+        Sample request and reply::
+
+            {"method": "SUBSCRIBE", "params": ["btcusdt@kline_1m"], "id": 1}
+            {"result": null, "id": 1}
+        """
         try:
             request = orjson.loads(text)
         except orjson.JSONDecodeError as error:
