@@ -26,6 +26,24 @@ logger = logging.getLogger(__name__)
 
 _FLOAT_FIELDS = ("open", "high", "low", "close", "volume", "quote_volume", "taker_buy_volume")
 _INT_FIELDS = ("open_time", "trades")
+_ROW_FIELDS = (
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "quote_volume",
+    "trades",
+    "taker_buy_volume",
+    "closed",
+)
+_ROW_DTYPE = np.dtype(
+    [
+        (name, np.int64 if name in _INT_FIELDS else np.bool_ if name == "closed" else np.float64)
+        for name in _ROW_FIELDS
+    ]
+)
 
 
 class UpdateKind:
@@ -72,22 +90,16 @@ class _Buffer:
     """Columnar storage of `capacity` rows with room for as many again, so appends stay O(1) amortised
     and the live rows are always one contiguous slice [start, end).
 
-    The float columns share one row-major block (and the integer columns another) so that writing a
-    candle is three numpy assignments instead of ten; `columns` holds per-field views into the blocks.
-    The newest open time and closed flag are mirrored as Python values for the per-message checks.
+    Rows live in one structured array so that writing a candle is a single numpy assignment; `columns`
+    holds per-field views into it. The newest open time and closed flag are mirrored as Python values
+    for the per-message checks.
     """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         size = capacity * 2
-        self.floats = np.zeros((size, len(_FLOAT_FIELDS)), dtype=np.float64)
-        self.ints = np.zeros((size, len(_INT_FIELDS)), dtype=np.int64)
-        self.closed = np.zeros(size, dtype=np.bool_)
-        self.columns: dict[str, np.ndarray[Any, Any]] = {
-            **{name: self.floats[:, index] for index, name in enumerate(_FLOAT_FIELDS)},
-            **{name: self.ints[:, index] for index, name in enumerate(_INT_FIELDS)},
-            "closed": self.closed,
-        }
+        self.rows = np.zeros(size, dtype=_ROW_DTYPE)
+        self.columns: dict[str, np.ndarray[Any, Any]] = {name: self.rows[name] for name in _ROW_FIELDS}
         self.start = 0
         self.end = 0
         self.last_open: int | None = None
@@ -104,31 +116,25 @@ class _Buffer:
     def last_open_time(self) -> int | None:
         return self.last_open
 
-    def write_values(
-        self, index: int, open_time: int, trades: int, floats: tuple[float, ...], closed: bool
-    ) -> None:
-        """`floats` in `_FLOAT_FIELDS` order."""
-        self.floats[index] = floats
-        self.ints[index] = (open_time, trades)
-        self.closed[index] = closed
+    def write_values(self, index: int, values: tuple[Any, ...]) -> None:
+        """`values` in `_ROW_FIELDS` order."""
+        self.rows[index] = values
         if index == self.end - 1:
-            self.last_open = open_time
-            self.last_closed = closed
+            self.last_open = values[0]
+            self.last_closed = values[-1]
 
-    def append_values(self, open_time: int, trades: int, floats: tuple[float, ...], closed: bool) -> None:
+    def append_values(self, values: tuple[Any, ...]) -> None:
         if self.end == self.capacity * 2:
             keep = self.capacity - 1
-            self.floats[:keep] = self.floats[self.end - keep : self.end]
-            self.ints[:keep] = self.ints[self.end - keep : self.end]
-            self.closed[:keep] = self.closed[self.end - keep : self.end]
+            self.rows[:keep] = self.rows[self.end - keep : self.end]
             self.start, self.end = 0, keep
         self.end += 1
-        self.write_values(self.end - 1, open_time, trades, floats, closed)
+        self.write_values(self.end - 1, values)
         if self.end - self.start > self.capacity:
             self.start += 1
 
     def close_last(self) -> None:
-        self.closed[self.end - 1] = True
+        self.rows["closed"][self.end - 1] = True
         self.last_closed = True
 
     def row(self, index: int) -> Candle:
@@ -152,8 +158,8 @@ class _Buffer:
         for name, column in self.columns.items():
             column[:count] = rows[name][-count:] if count else column[:0]
         self.start, self.end = 0, count
-        self.last_open = int(self.ints[count - 1, 0]) if count else None
-        self.last_closed = bool(self.closed[count - 1]) if count else False
+        self.last_open = int(self.rows["open_time"][count - 1]) if count else None
+        self.last_closed = bool(self.rows["closed"][count - 1]) if count else False
 
 
 class DataStream:
@@ -276,7 +282,18 @@ class DataStream:
         key, buffer = entry
         closed_now: list[Candle] = []
         gap: Gap | None = None
-        floats = (open_price, high, low, close, volume, quote_volume, taker_buy_volume)
+        values = (
+            open_time,
+            open_price,
+            high,
+            low,
+            close,
+            volume,
+            quote_volume,
+            trades,
+            taker_buy_volume,
+            closed,
+        )
         with self._lock:
             if buffer.removed:
                 return UpdateKind.IGNORED
@@ -296,7 +313,7 @@ class DataStream:
                         # which may not be final: it is handed to the backfiller with the gap.
                         first = last_open_time if unconfirmed else expected
                         gap = Gap(key, first, open_time - timeframe.milliseconds, unconfirmed)
-                buffer.append_values(open_time, trades, floats, closed)
+                buffer.append_values(values)
                 appended = True
             elif open_time == last_open_time:
                 was_closed = buffer.last_closed
@@ -304,7 +321,7 @@ class DataStream:
                     # A late forming update for a candle already closed must not reopen it.
                     buffer.ignored_older += 1
                     return UpdateKind.IGNORED
-                buffer.write_values(buffer.end - 1, open_time, trades, floats, closed)
+                buffer.write_values(buffer.end - 1, values)
                 appended = False
             else:
                 buffer.ignored_older += 1
