@@ -252,6 +252,7 @@ class SimulatedVenue:
         router.add_post("/admin/garbage", self._admin_garbage)
         router.add_post("/admin/shutdown-notice", self._admin_shutdown_notice)
         router.add_post("/admin/latency", self._admin_latency)
+        router.add_get("/admin/status", self._admin_status)
         router.add_get("/ws", self._websocket)
         router.add_get("/ws/{streams:.*}", self._websocket)
         router.add_get("/stream", self._websocket)
@@ -417,6 +418,21 @@ class SimulatedVenue:
         return last_price(self._paths[symbol], self._clock.now_ms())
 
     # -- fault injection -----------------------------------------------------------------------------------
+
+    async def _admin_status(self, request: web.Request) -> web.Response:
+        """What a resilience test needs to know: the clock, who is connected, which faults are on."""
+        loop_time = asyncio.get_running_loop().time()
+        return json_response(
+            {
+                "server_time": self._clock.now_ms(),
+                "speed": self.config.speed,
+                "replay": self.config.replay is not None,
+                "connections": len(self._connections),
+                "streams": sorted(self._stream_states),
+                "stall_seconds_left": round(max(0.0, self._faults.stall_until - loop_time), 3),
+                "latency_ms": round(self._faults.latency_seconds * 1000.0, 3),
+            }
+        )
 
     async def _admin_drop(self, request: web.Request) -> web.Response:
         count = len(self._connections)

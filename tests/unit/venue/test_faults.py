@@ -131,3 +131,16 @@ def test_stall_holds_back_replies_too(fast_venue: RunningVenue) -> None:
         socket.send(orjson.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 5}).decode())
         assert receive_json(socket, timeout=3) == {"result": [], "id": 5}
         assert time.monotonic() - started >= 0.6
+
+
+def test_status_reports_connections_streams_and_faults(fast_venue: RunningVenue) -> None:
+    with open_socket(f"{fast_venue.ws_url}/ws/ethusdt@kline_4h") as socket:
+        receive_json(socket)
+        http(fast_venue.http_url, "/admin/latency", method="POST", ms=25)
+        try:
+            status, body = http(fast_venue.http_url, "/admin/status")
+        finally:
+            http(fast_venue.http_url, "/admin/latency", method="POST", ms=0)
+    assert status == 200
+    assert body["connections"] >= 1 and "ethusdt@kline_4h" in body["streams"]
+    assert body["latency_ms"] == 25 and body["speed"] == 600 and body["replay"] is False
