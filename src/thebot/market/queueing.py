@@ -25,42 +25,47 @@ class EventQueue:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._items: deque[QueuedEvent] = deque()
+        # Public for the reader's per-message fullness check (a C-level len, no method call).
+        self.items: deque[QueuedEvent] = deque()
         self._ready = asyncio.Event()
+        self._waiting = False
         self.dropped = 0
         self.overflow = 0
         self.high_water = 0
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self.items)
 
     def put(self, event: QueuedEvent) -> None:
-        items = self._items
+        items = self.items
         if len(items) >= self.capacity and not self._drop_oldest_forming():
             if _droppable(event):
                 self.dropped += 1
                 return
             self.overflow += 1
         items.append(event)
-        self.high_water = max(self.high_water, len(items))
-        if not self._ready.is_set():
+        if self._waiting:
+            self._waiting = False
             self._ready.set()
 
     def _drop_oldest_forming(self) -> bool:
-        for index, queued in enumerate(self._items):
+        for index, queued in enumerate(self.items):
             if _droppable(queued):
-                del self._items[index]
+                del self.items[index]
                 self.dropped += 1
                 return True
         return False
 
     async def wait(self) -> None:
         """Return once at least one event is queued."""
-        while not self._items:
+        while not self.items:
             self._ready.clear()
+            self._waiting = True
             await self._ready.wait()
 
     def pop_batch(self, limit: int) -> list[QueuedEvent]:
-        items = self._items
-        count = min(limit, len(items))
+        items = self.items
+        size = len(items)
+        self.high_water = max(self.high_water, size)
+        count = min(limit, size)
         return [items.popleft() for _ in range(count)]

@@ -551,10 +551,11 @@ class WebSocketManager:
         try:
             queue = self._queue
             assert queue is not None
+            queued, capacity = queue.items, queue.capacity
             async for raw in socket:
                 connection.last_message_at = time.monotonic()
                 connection.messages += 1
-                if len(queue) >= queue.capacity:
+                if len(queued) >= capacity:
                     # Let the processor drain before anything has to be dropped.
                     await asyncio.sleep(0)
                 self._on_frame(connection, raw)
