@@ -88,3 +88,38 @@ def test_replay_serves_history_only_up_to_its_clock_and_plays_on(tmp_path: Path)
         "105.50000000",
         "6.00000000",
     ]
+
+
+def test_replayed_seconds_add_up_to_the_real_minute(tmp_path: Path) -> None:
+    csv_path = tmp_path / "BTCUSDT-seconds.csv"
+    start = 1_700_000_000_000 - 1_700_000_000_000 % 86_400_000
+    rows = ["open_time,open,high,low,close,volume"]
+    rows += [
+        f"{start + minute * 60_000},{200 - minute},{203.37},{196.01},{201.5 - minute},{7.123457}"
+        for minute in range(3)
+    ]
+    csv_path.write_text("\n".join(rows) + "\n")
+    with run_venue_in_thread(VenueConfig(replay=csv_path, history_days=1.0, symbols=("BTCUSDT",))) as venue:
+        for minute in range(3):
+            seconds = rest(
+                venue,
+                "/api/v3/klines",
+                symbol="BTCUSDT",
+                interval="1s",
+                startTime=start + minute * 60_000,
+                endTime=start + minute * 60_000 + 59_999,
+                limit=100,
+            )
+            candle = rest(
+                venue,
+                "/api/v3/klines",
+                symbol="BTCUSDT",
+                interval="1m",
+                startTime=start + minute * 60_000,
+                limit=1,
+            )[0]
+            assert len(seconds) == 60
+            assert seconds[0][1] == candle[1] and seconds[-1][4] == candle[4]
+            assert max(Decimal(row[2]) for row in seconds) == Decimal(candle[2]) == Decimal("203.37")
+            assert min(Decimal(row[3]) for row in seconds) == Decimal(candle[3]) == Decimal("196.01")
+            assert sum(Decimal(row[5]) for row in seconds) == Decimal(candle[5]) == Decimal("7.123457")

@@ -195,10 +195,6 @@ class PricePath:
         self._minutes = np.empty((0, COLUMNS), dtype=np.int64)
 
     @property
-    def has_seconds(self) -> bool:
-        return True
-
-    @property
     def end_ms(self) -> int | None:
         """Where the data ends (replay); None when the path extends forever."""
         return None
@@ -475,37 +471,42 @@ class ReplayPath(PricePath):
         self._minutes = minutes
 
     @property
-    def has_seconds(self) -> bool:
-        return False
-
-    @property
     def end_ms(self) -> int:
         return self.origin_ms + self._minutes.shape[0] * MINUTE_MS
 
     def _extend(self, minute_count: int) -> None:
         return
 
-    def partial_minute(self, minute_index: int, elapsed_ms: int) -> IntArray | None:
-        """Reveal a real candle progressively: open, then the nearer extreme, the other, the close."""
-        if elapsed_ms < SECOND_MS or not 0 <= minute_index < self._minutes.shape[0]:
+    def second_rows(self, minute_index: int) -> IntArray | None:
+        """Sixty seconds that add up to the real minute exactly: open, the nearer extreme, the other, close.
+
+        The file has no trades inside the minute, so the path between the four prices is a straight line
+        in integer units; volumes are shared out evenly with the remainder in the last second.
+        """
+        if not 0 <= minute_index < self._minutes.shape[0]:
             return None
         row = self._minutes[minute_index]
-        fraction = min(1.0, elapsed_ms / MINUTE_MS)
         open_, high, low, close = (int(row[column]) for column in (OPEN, HIGH, LOW, CLOSE))
-        waypoints = [open_, low, high, close] if close >= open_ else [open_, high, low, close]
-        position = fraction * 3
-        segment = min(2, int(position))
-        start, end = waypoints[segment], waypoints[segment + 1]
-        tick = self.spec.tick_units
-        price = round((start + (end - start) * (position - segment)) / tick) * tick
-        visited = [*waypoints[: segment + 1], price]
-        partial: IntArray = row.copy()
-        partial[HIGH] = max(visited)
-        partial[LOW] = min(visited)
-        partial[CLOSE] = price
+        waypoints = np.asarray(
+            [open_, low, high, close] if close >= open_ else [open_, high, low, close], dtype=np.int64
+        )
+        boundary = np.arange(SECONDS_PER_MINUTE + 1)
+        segment = np.minimum(boundary // 20, 2)
+        step = boundary - segment * 20
+        prices = waypoints[segment] + (waypoints[segment + 1] - waypoints[segment]) * step // 20
+        seconds = np.empty((SECONDS_PER_MINUTE, COLUMNS), dtype=np.int64)
+        seconds[:, OPEN] = prices[:-1]
+        seconds[:, CLOSE] = prices[1:]
+        seconds[:, HIGH] = np.maximum(prices[:-1], prices[1:])
+        seconds[:, LOW] = np.minimum(prices[:-1], prices[1:])
         for column in (VOLUME, QUOTE_VOLUME, TRADES, TAKER_BASE, TAKER_QUOTE):
-            partial[column] = int(row[column] * fraction)
-        return partial
+            total = int(row[column])
+            shares = np.full(SECONDS_PER_MINUTE, total // SECONDS_PER_MINUTE, dtype=np.int64)
+            shares[-1] += total - int(shares.sum())
+            seconds[:, column] = shares
+        trades = seconds[:, TRADES]
+        seconds[:, FIRST_TRADE] = int(row[FIRST_TRADE]) + np.cumsum(trades) - trades
+        return seconds
 
 
 def _parse_open_time(text: str) -> int:
