@@ -181,7 +181,8 @@ def test_adding_and_removing_a_symbol_does_not_interrupt_the_others(
 def test_after_five_drops_and_a_40_second_stall_closed_candles_equal_the_venue(
     start_market: Callable[..., Running], venue: RunningVenue
 ) -> None:
-    running = start_market()
+    # Backoff capped at 2 s keeps the test short; the watchdog keeps its default 30 s for the 40 s stall.
+    running = start_market(backoff_max_seconds=2.0)
     market = running.market
     assert wait_until(lambda: running.websocket()["connected"], 10)
     assert market.wait_backfilled(20)

@@ -479,7 +479,6 @@ class WebSocketManager:
         while not self._stopping and connection.streams:
             await self._wait_connect_slot()
             connection.close_reason = None
-            started = time.monotonic()
             healthy_for = 0.0
             reason = CloseReason.LOST
             try:
@@ -538,12 +537,8 @@ class WebSocketManager:
                 delay = 0.0
             else:
                 failures += 1
-                ceiling = min(
-                    settings.backoff_max_seconds, settings.backoff_initial_seconds * 2 ** (failures - 1)
-                )
-                delay = random.uniform(0, ceiling)
-                if reason is not CloseReason.LOST or time.monotonic() - started > 0:
-                    logger.info("%s: %s; reconnecting in %.2f s", connection.name, reason.value, delay)
+                delay = backoff_delay(failures, settings)
+                logger.info("%s: %s; reconnecting in %.2f s", connection.name, reason.value, delay)
             await asyncio.sleep(delay)
 
     async def _session(self, connection: _Connection, socket: ClientConnection) -> CloseReason:
@@ -700,6 +695,15 @@ class WebSocketManager:
         if elapsed <= 0:
             return 0.0
         return (self._messages - first_count) / elapsed
+
+
+def backoff_delay(
+    failures: int, settings: MarketDataSettings, uniform: Callable[[float, float], float] = random.uniform
+) -> float:
+    """Full jitter, uniform in [0, min(max, initial * 2^(failures-1))]: clients spread out after an outage."""
+    exponent = min(max(failures - 1, 0), 30)
+    ceiling = min(settings.backoff_max_seconds, settings.backoff_initial_seconds * 2**exponent)
+    return uniform(0.0, ceiling)
 
 
 def _percentile(sorted_values: list[int], fraction: float) -> float | None:

@@ -225,3 +225,37 @@ def test_connection_attempts_are_rate_limited_while_the_venue_is_down(loop_threa
         assert status.last_error is not None
     finally:
         manager.stop()
+
+
+def test_backoff_doubles_from_one_to_thirty_seconds_with_full_jitter() -> None:
+    from thebot.market.settings import MarketDataSettings
+    from thebot.market.websocket import backoff_delay
+
+    settings = MarketDataSettings()
+    ceilings = [backoff_delay(failures, settings, uniform=lambda low, high: high) for failures in range(1, 9)]
+    assert ceilings == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+    assert backoff_delay(5000, settings, uniform=lambda low, high: high) == 30.0
+    assert all(backoff_delay(3, settings, uniform=lambda low, high: low) == 0.0 for _ in range(3))
+    assert all(0.0 <= backoff_delay(4, settings) <= 8.0 for _ in range(200))
+
+
+def test_connections_rotate_before_the_lifetime_limit_without_backoff(
+    fake_server: FakeStreamServer, loop_thread: EventLoopThread
+) -> None:
+    # 0.0003 h is about one second; Binance's limit is 24 h and the default rotation 23.5 h.
+    harness = Harness(
+        fake_server.url,
+        loop_thread,
+        ["BTCUSDT"],
+        rotation_hours=0.0003,
+        backoff_initial_seconds=5.0,
+        backoff_max_seconds=5.0,
+    )
+    harness.manager.start()
+    try:
+        assert wait_until(lambda: harness.manager.status().rotations >= 1, timeout=4)
+        assert wait_until(lambda: fake_server.connections >= 2, timeout=2), "rotation waited for a backoff"
+        version = harness.version("BTCUSDT")
+        assert wait_until(lambda: harness.version("BTCUSDT") > version)
+    finally:
+        harness.manager.stop()
