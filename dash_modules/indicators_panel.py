@@ -303,6 +303,7 @@ class ChartDecorator:
                     outputs={
                         output: align(candles.open_time, buffer.open_time, values)
                         for output, values in outputs.items()
+                        if not info.chart_outputs or output in info.chart_outputs
                     },
                 )
             )

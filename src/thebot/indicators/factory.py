@@ -53,6 +53,13 @@ MOVING_AVERAGE_TYPES = range(0, 9)
 MAX_REMEMBERED_SPECS = 10_000  # SMA, EMA, WMA, DEMA, TEMA, TRIMA, KAMA, MAMA, T3
 
 
+# TA-Lib flags these "output scale same as input", but their values are not price levels: AVGDEV is a
+# distance from the mean, and SAREXT is negated while the position is short (SAR overlays instead).
+_PANEL_DESPITE_FLAG = frozenset({"AVGDEV", "SAREXT"})
+# Outputs of price-scale functions that are direction codes (SUPERTREND's `trend` is ±1): not overlaid.
+_CHART_OUTPUTS = {"SUPERTREND": ("supertrend",)}
+
+
 def _talib_info(name: str) -> IndicatorInfo:
     info = abstract.Function(name).info
     inputs: list[str] = []
@@ -66,7 +73,7 @@ def _talib_info(name: str) -> IndicatorInfo:
     flags = info["function_flags"] or []
     if info["group"] == "Pattern Recognition":
         placement = Placement.MARKERS
-    elif "Output scale same as input" in flags:
+    elif "Output scale same as input" in flags and name not in _PANEL_DESPITE_FLAG:
         placement = Placement.OVERLAY
     else:
         placement = Placement.PANEL
@@ -79,6 +86,7 @@ def _talib_info(name: str) -> IndicatorInfo:
         outputs=tuple(info["output_names"]),
         placement=placement,
         custom=False,
+        chart_outputs=_CHART_OUTPUTS.get(name, ()),
     )
 
 

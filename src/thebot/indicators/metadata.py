@@ -49,6 +49,9 @@ class IndicatorInfo:
     outputs: tuple[str, ...]
     placement: Placement
     custom: bool
+    # Outputs a chart draws; empty means all. State codes (a gap's fill state, a zone touch) live on
+    # another scale than the price and would flatten the candles if overlaid.
+    chart_outputs: tuple[str, ...] = ()
 
     @property
     def overlay(self) -> bool:
@@ -71,6 +74,7 @@ class IndicatorInfo:
             "placement": self.placement.value,
             "overlay": self.overlay,
             "custom": self.custom,
+            "chart_outputs": list(self.chart_outputs or self.outputs),
         }
 
 

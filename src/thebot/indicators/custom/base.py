@@ -42,6 +42,7 @@ class CustomIndicator(ABC):
     parameters: ClassVar[tuple[ParameterInfo, ...]] = ()
     outputs: ClassVar[tuple[str, ...]]
     placement: ClassVar[Placement]
+    chart_outputs: ClassVar[tuple[str, ...]] = ()
     group: ClassVar[str] = "Custom"
 
     def info(self) -> IndicatorInfo:
@@ -54,6 +55,7 @@ class CustomIndicator(ABC):
             outputs=self.outputs,
             placement=self.placement,
             custom=True,
+            chart_outputs=self.chart_outputs,
         )
 
     def check(self, params: dict[str, ParameterValue]) -> None:  # noqa: B027 - most have no ranges

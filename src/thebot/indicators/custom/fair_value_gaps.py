@@ -142,6 +142,7 @@ class FairValueGaps(CustomIndicator):
     )
     outputs = ("bull_top", "bull_bottom", "bull_state", "bear_top", "bear_bottom", "bear_state", "fill")
     placement = Placement.OVERLAY
+    chart_outputs = ("bull_top", "bull_bottom", "bear_top", "bear_bottom")
 
     def check(self, params: dict[str, ParameterValue]) -> None:
         self.require(0 <= params["min_size"] < 1, "min_size", "must be at least 0 and below 1")

@@ -134,6 +134,7 @@ class SupplyDemandZones(CustomIndicator):
     )
     outputs = ("demand_top", "demand_bottom", "supply_top", "supply_bottom", "touch")
     placement = Placement.OVERLAY
+    chart_outputs = ("demand_top", "demand_bottom", "supply_top", "supply_bottom")
 
     def check(self, params: dict[str, ParameterValue]) -> None:
         self.require(1 <= params["period"] <= 10_000, "period", "must be between 1 and 10000")
