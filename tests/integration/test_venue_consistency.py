@@ -22,8 +22,8 @@ INTERVAL_MS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "1d
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def rest(venue: RunningVenue, path: str, **params: Any) -> Any:
-    query = urllib.parse.urlencode(params)
+def rest(venue: RunningVenue, path: str, **parameters: Any) -> Any:
+    query = urllib.parse.urlencode(parameters)
     with _OPENER.open(f"{venue.http_url}{path}?{query}", timeout=10) as response:
         return orjson.loads(response.read())
 

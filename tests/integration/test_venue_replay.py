@@ -19,8 +19,8 @@ DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "BTCUSDT
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def rest(venue: RunningVenue, path: str, **params: Any) -> Any:
-    with _OPENER.open(f"{venue.http_url}{path}?{urllib.parse.urlencode(params)}", timeout=10) as response:
+def rest(venue: RunningVenue, path: str, **parameters: Any) -> Any:
+    with _OPENER.open(f"{venue.http_url}{path}?{urllib.parse.urlencode(parameters)}", timeout=10) as response:
         return orjson.loads(response.read())
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aiohttp import web
 
 from thebot.venue.errors import BinanceError, json_response
-from thebot.venue.market import UNITS, SymbolSpec, format_units, parse_units, traded_range
+from thebot.venue.market import UNITS, SymbolRules, format_units, parse_units, traded_range
 
 if TYPE_CHECKING:
     from thebot.venue.server import SimulatedVenue
@@ -209,7 +209,7 @@ class Exchange:
     # -- authentication ------------------------------------------------------------------------------------
 
     async def _authenticate(self, request: web.Request) -> tuple[Account, dict[str, str]]:
-        """Check key, HMAC-SHA256 signature, timestamp and recvWindow; return the account and the params.
+        """Check key, HMAC-SHA256 signature, timestamp and recvWindow; return the account and the parameters.
 
         Binance signs `totalParams`, the query string followed directly by the request body, e.g. the
         body `symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01&timestamp=1700000000000&signature=<hex>`
@@ -242,22 +242,22 @@ class Exchange:
         expected = hmac.new(account.secret.encode(), total.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature.lower()):
             raise binance_error(-1022, "Signature for this request is not valid.")
-        params: dict[str, str] = {}
+        parameters: dict[str, str] = {}
         for part in parts:
-            params.update(urllib.parse.parse_qsl(part, keep_blank_values=True))
-        timestamp = _integer(params, "timestamp", required=True)
+            parameters.update(urllib.parse.parse_qsl(part, keep_blank_values=True))
+        timestamp = _integer(parameters, "timestamp", required=True)
         assert timestamp is not None
-        recv_window = _integer(params, "recvWindow") or DEFAULT_RECV_WINDOW_MS
+        recv_window = _integer(parameters, "recvWindow") or DEFAULT_RECV_WINDOW_MS
         if not 0 < recv_window <= MAX_RECV_WINDOW_MS:
             raise binance_error(-1131, "recvWindow must be less than 60000")
         # Request signing follows the client's wall clock, not the (possibly accelerated) market clock.
         wall_now = int(time.time() * 1000)
         if timestamp >= wall_now + FUTURE_TOLERANCE_MS or wall_now - timestamp > recv_window:
             raise binance_error(-1021, "Timestamp for this request is outside of the recvWindow.")
-        return account, params
+        return account, parameters
 
-    def _symbol(self, params: dict[str, str], required: bool = True) -> str | None:
-        symbol = params.get("symbol")
+    def _symbol(self, parameters: dict[str, str], required: bool = True) -> str | None:
+        symbol = parameters.get("symbol")
         if not symbol:
             if required:
                 raise binance_error(
@@ -296,15 +296,15 @@ class Exchange:
 
     def _fill(self, order: Order, price: int, maker: bool, now: int) -> Order:
         """Execute the whole order at `price`; moves the reserved funds, fee and proceeds together."""
-        spec = self._venue.spec(order.symbol)
+        rules = self._venue.rules(order.symbol)
         account = self.accounts[order.account]
         quantity = order.quantity
         quote = quantity * price // UNITS
-        base_balance = account.balance(spec.base_asset)
-        quote_balance = account.balance(spec.quote_asset)
+        base_balance = account.balance(rules.base_asset)
+        quote_balance = account.balance(rules.quote_asset)
         if order.side is Side.BUY:
             commission = round(quantity * self._fee_rate)
-            commission_asset = spec.base_asset
+            commission_asset = rules.base_asset
             if order.reserved:
                 quote_balance[1] -= order.reserved
                 quote_balance[0] += order.reserved - quote
@@ -313,7 +313,7 @@ class Exchange:
             base_balance[0] += quantity - commission
         else:
             commission = round(quote * self._fee_rate)
-            commission_asset = spec.quote_asset
+            commission_asset = rules.quote_asset
             if order.reserved:
                 base_balance[1] -= order.reserved
             else:
@@ -348,27 +348,29 @@ class Exchange:
         return filled
 
     def _market_price(self, symbol: str, side: Side) -> int:
-        spec = self._venue.spec(symbol)
+        rules = self._venue.rules(symbol)
         last = self._venue.last_price(symbol)
-        tick = spec.tick_units
+        tick = rules.tick_units
         if side is Side.BUY:
             return -(-round(last * (1 + self._slippage)) // tick) * tick
         return max(tick, round(last * (1 - self._slippage)) // tick * tick)
 
-    def place(self, account: Account, params: dict[str, str], test: bool = False) -> tuple[Order, list[Fill]]:
-        symbol = self._symbol(params)
+    def place(
+        self, account: Account, parameters: dict[str, str], test: bool = False
+    ) -> tuple[Order, list[Fill]]:
+        symbol = self._symbol(parameters)
         assert symbol is not None
-        spec = self._venue.spec(symbol)
-        side = _enum(Side, params, "side", -1117, "Invalid side.")
-        order_type = _enum(OrderType, params, "type", -1116, "Invalid orderType.")
+        rules = self._venue.rules(symbol)
+        side = _enum(Side, parameters, "side", -1117, "Invalid side.")
+        order_type = _enum(OrderType, parameters, "type", -1116, "Invalid orderType.")
         now = self._venue.now_ms()
         market = self._market_price(symbol, side)
-        quantity = _units(params, "quantity")
-        quote_order_quantity = _units(params, "quoteOrderQty")
+        quantity = _units(parameters, "quantity")
+        quote_order_quantity = _units(parameters, "quoteOrderQty")
         price = 0
         time_in_force = TimeInForce.GTC
         if order_type is OrderType.MARKET:
-            if "price" in params:
+            if "price" in parameters:
                 raise binance_error(-1106, "Parameter 'price' sent when not required.")
             if quantity is None and quote_order_quantity is None:
                 raise binance_error(
@@ -376,29 +378,29 @@ class Exchange:
                 )
             if quantity is None:
                 assert quote_order_quantity is not None
-                quantity = quote_order_quantity * UNITS // market // spec.lot_units * spec.lot_units
+                quantity = quote_order_quantity * UNITS // market // rules.lot_units * rules.lot_units
             price_for_checks = market
         else:
             if quantity is None:
                 raise binance_error(
                     -1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed."
                 )
-            limit_price = _units(params, "price")
+            limit_price = _units(parameters, "price")
             if limit_price is None:
                 raise binance_error(
                     -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed."
                 )
             price = limit_price
             if order_type is OrderType.LIMIT:
-                if "timeInForce" not in params:
+                if "timeInForce" not in parameters:
                     raise binance_error(
                         -1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed."
                     )
-                time_in_force = _enum(TimeInForce, params, "timeInForce", -1115, "Invalid timeInForce.")
-            if price <= 0 or price % spec.tick_units:
+                time_in_force = _enum(TimeInForce, parameters, "timeInForce", -1115, "Invalid timeInForce.")
+            if price <= 0 or price % rules.tick_units:
                 raise binance_error(-1013, "Filter failure: PRICE_FILTER")
             price_for_checks = price
-        _check_lot(spec, quantity)
+        _check_lot(rules, quantity)
         if quantity * price_for_checks // UNITS < MIN_NOTIONAL_UNITS:
             raise binance_error(-1013, "Filter failure: NOTIONAL")
         marketable = order_type is OrderType.MARKET or (
@@ -412,11 +414,11 @@ class Exchange:
             else (min(price, market) if side is Side.BUY else max(price, market))
         )
         needed_quote = quantity * (fill_price if marketable else price) // UNITS
-        if side is Side.BUY and account.free(spec.quote_asset) < needed_quote:
+        if side is Side.BUY and account.free(rules.quote_asset) < needed_quote:
             raise _insufficient_balance()
-        if side is Side.SELL and account.free(spec.base_asset) < quantity:
+        if side is Side.SELL and account.free(rules.base_asset) < quantity:
             raise _insufficient_balance()
-        client_order_id = params.get("newClientOrderId") or f"sim{self._next_order_id:012d}"
+        client_order_id = parameters.get("newClientOrderId") or f"sim{self._next_order_id:012d}"
         order = Order(
             account=account.api_key,
             symbol=symbol,
@@ -448,7 +450,7 @@ class Exchange:
             fills = []
         else:
             reserved = needed_quote if side is Side.BUY else quantity
-            balance = account.balance(spec.quote_asset if side is Side.BUY else spec.base_asset)
+            balance = account.balance(rules.quote_asset if side is Side.BUY else rules.base_asset)
             balance[0] -= reserved
             balance[1] += reserved
             order = dataclasses.replace(order, reserved=reserved)
@@ -467,10 +469,10 @@ class Exchange:
         return order, fills
 
     def cancel(self, order: Order) -> Order:
-        spec = self._venue.spec(order.symbol)
+        rules = self._venue.rules(order.symbol)
         account = self.accounts[order.account]
         if order.reserved:
-            balance = account.balance(spec.quote_asset if order.side is Side.BUY else spec.base_asset)
+            balance = account.balance(rules.quote_asset if order.side is Side.BUY else rules.base_asset)
             balance[1] -= order.reserved
             balance[0] += order.reserved
         canceled = dataclasses.replace(
@@ -483,9 +485,9 @@ class Exchange:
     # -- handlers -------------------------------------------------------------------------------------------
 
     async def _account(self, request: web.Request) -> web.Response:
-        account, params = await self._authenticate(request)
+        account, parameters = await self._authenticate(request)
         self.match()
-        omit_zero = params.get("omitZeroBalances", "false").lower() == "true"
+        omit_zero = parameters.get("omitZeroBalances", "false").lower() == "true"
         balances = [
             {"asset": asset, "free": format_units(free), "locked": format_units(locked)}
             for asset, (free, locked) in sorted(account.balances.items())
@@ -520,10 +522,10 @@ class Exchange:
         )
 
     async def _new_order(self, request: web.Request) -> web.Response:
-        account, params = await self._authenticate(request)
+        account, parameters = await self._authenticate(request)
         self.match()
-        order, fills = self.place(account, params)
-        response_type = params.get("newOrderRespType", "FULL")
+        order, fills = self.place(account, parameters)
+        response_type = parameters.get("newOrderRespType", "FULL")
         body: dict[str, Any] = {
             "symbol": order.symbol,
             "orderId": order.order_id,
@@ -549,14 +551,14 @@ class Exchange:
         return _json(body)
 
     async def _test_order(self, request: web.Request) -> web.Response:
-        account, params = await self._authenticate(request)
-        self.place(account, params, test=True)
+        account, parameters = await self._authenticate(request)
+        self.place(account, parameters, test=True)
         return _json({})
 
-    def _find(self, account: Account, params: dict[str, str]) -> Order:
-        symbol = self._symbol(params)
-        order_id = _integer(params, "orderId")
-        client_id = params.get("origClientOrderId")
+    def _find(self, account: Account, parameters: dict[str, str]) -> Order:
+        symbol = self._symbol(parameters)
+        order_id = _integer(parameters, "orderId")
+        client_id = parameters.get("origClientOrderId")
         if order_id is None and not client_id:
             raise binance_error(
                 -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!"
@@ -571,15 +573,15 @@ class Exchange:
         raise binance_error(-2013, "Order does not exist.")
 
     async def _query_order(self, request: web.Request) -> web.Response:
-        account, params = await self._authenticate(request)
+        account, parameters = await self._authenticate(request)
         self.match()
-        return _json(_order_query_body(self._find(account, params)))
+        return _json(_order_query_body(self._find(account, parameters)))
 
     async def _cancel_order(self, request: web.Request) -> web.Response:
-        account, params = await self._authenticate(request)
+        account, parameters = await self._authenticate(request)
         self.match()
         try:
-            order = self._find(account, params)
+            order = self._find(account, parameters)
         except BinanceError as error:
             if error.code == -2013:
                 raise binance_error(-2011, "Unknown order sent.") from None
@@ -589,8 +591,8 @@ class Exchange:
         return _json(_cancel_body(self.cancel(order)))
 
     async def _cancel_open_orders(self, request: web.Request) -> web.Response:
-        account, params = await self._authenticate(request)
-        symbol = self._symbol(params)
+        account, parameters = await self._authenticate(request)
+        symbol = self._symbol(parameters)
         self.match()
         open_orders = [
             order
@@ -602,8 +604,8 @@ class Exchange:
         return _json([_cancel_body(self.cancel(order)) for order in open_orders])
 
     async def _open_orders(self, request: web.Request) -> web.Response:
-        account, params = await self._authenticate(request)
-        symbol = self._symbol(params, required=False)
+        account, parameters = await self._authenticate(request)
+        symbol = self._symbol(parameters, required=False)
         self.match()
         return _json(
             [
@@ -616,12 +618,12 @@ class Exchange:
         )
 
     async def _all_orders(self, request: web.Request) -> web.Response:
-        account, params = await self._authenticate(request)
-        symbol = self._symbol(params)
+        account, parameters = await self._authenticate(request)
+        symbol = self._symbol(parameters)
         self.match()
-        start, end = _integer(params, "startTime"), _integer(params, "endTime")
-        from_id = _integer(params, "orderId")
-        limit = min(_integer(params, "limit") or DEFAULT_TRADES_LIMIT, MAX_TRADES_LIMIT)
+        start, end = _integer(parameters, "startTime"), _integer(parameters, "endTime")
+        from_id = _integer(parameters, "orderId")
+        limit = min(_integer(parameters, "limit") or DEFAULT_TRADES_LIMIT, MAX_TRADES_LIMIT)
         orders = [
             order
             for order in self.orders.values()
@@ -634,12 +636,12 @@ class Exchange:
         return _json([_order_query_body(order) for order in orders[:limit]])
 
     async def _my_trades(self, request: web.Request) -> web.Response:
-        account, params = await self._authenticate(request)
-        symbol = self._symbol(params)
+        account, parameters = await self._authenticate(request)
+        symbol = self._symbol(parameters)
         self.match()
-        start, end = _integer(params, "startTime"), _integer(params, "endTime")
-        from_id, order_id = _integer(params, "fromId"), _integer(params, "orderId")
-        limit = _integer(params, "limit") or DEFAULT_TRADES_LIMIT
+        start, end = _integer(parameters, "startTime"), _integer(parameters, "endTime")
+        from_id, order_id = _integer(parameters, "fromId"), _integer(parameters, "orderId")
+        limit = _integer(parameters, "limit") or DEFAULT_TRADES_LIMIT
         if not 0 < limit <= MAX_TRADES_LIMIT:
             raise binance_error(
                 -1100, "Illegal characters found in parameter 'limit'; legal range is '1-1000'."
@@ -720,13 +722,13 @@ def _cancel_body(order: Order) -> dict[str, Any]:
     }
 
 
-def _check_lot(spec: SymbolSpec, quantity: int) -> None:
-    if quantity < spec.lot_units or quantity % spec.lot_units:
+def _check_lot(rules: SymbolRules, quantity: int) -> None:
+    if quantity < rules.lot_units or quantity % rules.lot_units:
         raise binance_error(-1013, "Filter failure: LOT_SIZE")
 
 
-def _units(params: dict[str, str], name: str) -> int | None:
-    raw = params.get(name)
+def _units(parameters: dict[str, str], name: str) -> int | None:
+    raw = parameters.get(name)
     if raw is None or raw == "":
         return None
     try:
@@ -742,8 +744,8 @@ def _units(params: dict[str, str], name: str) -> int | None:
     return value
 
 
-def _integer(params: dict[str, str], name: str, required: bool = False) -> int | None:
-    raw = params.get(name)
+def _integer(parameters: dict[str, str], name: str, required: bool = False) -> int | None:
+    raw = parameters.get(name)
     if raw is None or raw == "":
         if required:
             raise binance_error(
@@ -758,8 +760,8 @@ def _integer(params: dict[str, str], name: str, required: bool = False) -> int |
         ) from None
 
 
-def _enum(kind: type[EnumT], params: dict[str, str], name: str, code: int, message: str) -> EnumT:
-    raw = params.get(name)
+def _enum(kind: type[EnumT], parameters: dict[str, str], name: str, code: int, message: str) -> EnumT:
+    raw = parameters.get(name)
     if not raw:
         raise binance_error(
             -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."

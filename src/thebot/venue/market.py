@@ -69,7 +69,7 @@ def parse_units(text: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class SymbolSpec:
+class SymbolRules:
     """Static trading rules and the character of a symbol's simulated market."""
 
     symbol: str
@@ -94,7 +94,7 @@ _KNOWN: Mapping[str, tuple[float, int, int, float, int]] = MappingProxyType(
 )
 
 
-def symbol_spec(symbol: str) -> SymbolSpec:
+def symbol_rules(symbol: str) -> SymbolRules:
     base, quote = symbol, "USDT"
     for candidate in QUOTE_ASSETS:
         if symbol.endswith(candidate) and len(symbol) > len(candidate):
@@ -110,7 +110,7 @@ def symbol_spec(symbol: str) -> SymbolSpec:
         trades = 3.0
         size = max(lot, int(200 * UNITS / price) // lot * lot)
     # About 2.5 % daily volatility, the order of BTC's.
-    return SymbolSpec(symbol, base, quote, price, tick, lot, trades, size, 0.025 / math.sqrt(86_400))
+    return SymbolRules(symbol, base, quote, price, tick, lot, trades, size, 0.025 / math.sqrt(86_400))
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +189,8 @@ def _empty_row(price: int, next_trade: int) -> IntArray:
 class PricePath:
     """Minute bars from `origin_ms` on, plus (when available) their second bars."""
 
-    def __init__(self, spec: SymbolSpec, origin_ms: int) -> None:
-        self.spec = spec
+    def __init__(self, rules: SymbolRules, origin_ms: int) -> None:
+        self.rules = rules
         self.origin_ms = origin_ms
         self._minutes = np.empty((0, COLUMNS), dtype=np.int64)
 
@@ -224,7 +224,7 @@ class PricePath:
         if minute_index <= 0:
             first = self.minute_rows(0, 1)
             if first.shape[0] == 0:
-                return round(self.spec.start_price * UNITS), 0
+                return round(self.rules.start_price * UNITS), 0
             return int(first[0, OPEN]), int(first[0, FIRST_TRADE])
         row = self.minute_rows(minute_index - 1, minute_index)
         if row.shape[0] == 0:
@@ -270,18 +270,18 @@ class SyntheticPath(PricePath):
 
     _SECOND_CACHE_DAYS = 2
 
-    def __init__(self, spec: SymbolSpec, seed: int, origin_ms: int) -> None:
+    def __init__(self, rules: SymbolRules, seed: int, origin_ms: int) -> None:
         if origin_ms % DAY_MS:
             raise ValueError("a synthetic path starts at a UTC day boundary")
-        super().__init__(spec, origin_ms)
+        super().__init__(rules, origin_ms)
         self._seed = seed & 0xFFFFFFFF
-        self._symbol_key = zlib.crc32(spec.symbol.encode())
+        self._symbol_key = zlib.crc32(rules.symbol.encode())
         if origin_ms < ANCHOR_EPOCH_MS:
             raise ValueError("a synthetic path starts on or after 2010-01-01")
         # Anchored at a fixed epoch, not at the origin: a venue restarted another day, or with more
         # history, reproduces the same market for the same seed.
         self._first_anchor = (origin_ms - ANCHOR_EPOCH_MS) // DAY_MS
-        self._anchors = [_DayAnchor(math.log(spec.start_price), 0.0, 0)]
+        self._anchors = [_DayAnchor(math.log(rules.start_price), 0.0, 0)]
         self._second_cache: OrderedDict[int, IntArray] = OrderedDict()
         self._minute_blocks: dict[int, IntArray] = {}
 
@@ -296,16 +296,16 @@ class SyntheticPath(PricePath):
         index = self._first_anchor + day
         anchors = self._anchors
         if len(anchors) <= index:
-            start_log_price = math.log(self.spec.start_price)
-            daily_sigma = self.spec.second_volatility * math.sqrt(86_400)
+            start_log_price = math.log(self.rules.start_price)
+            daily_sigma = self.rules.second_volatility * math.sqrt(86_400)
             while len(anchors) <= index:
                 block = (len(anchors) - 1) // _ANCHOR_BLOCK_DAYS
-                rng = np.random.Generator(
+                generator = np.random.Generator(
                     np.random.PCG64(np.random.SeedSequence([self._seed, self._symbol_key, block, 1]))
                 )
-                shocks = rng.standard_normal(_ANCHOR_BLOCK_DAYS)
-                volatility_shocks = rng.standard_normal(_ANCHOR_BLOCK_DAYS)
-                regimes = rng.integers(0, len(_REGIME_DRIFT), _ANCHOR_BLOCK_DAYS)
+                shocks = generator.standard_normal(_ANCHOR_BLOCK_DAYS)
+                volatility_shocks = generator.standard_normal(_ANCHOR_BLOCK_DAYS)
+                regimes = generator.integers(0, len(_REGIME_DRIFT), _ANCHOR_BLOCK_DAYS)
                 for position in range((len(anchors) - 1) % _ANCHOR_BLOCK_DAYS, _ANCHOR_BLOCK_DAYS):
                     previous = anchors[-1]
                     move = daily_sigma * math.exp(previous.log_volatility) * float(shocks[position])
@@ -321,7 +321,7 @@ class SyntheticPath(PricePath):
         return anchors[index]
 
     def _opening_units(self, day: int) -> int:
-        tick = self.spec.tick_units
+        tick = self.rules.tick_units
         return max(tick, round(math.exp(self._anchor(day).log_price) * UNITS / tick) * tick)
 
     def minute_rows(self, start: int, end: int) -> IntArray:
@@ -379,13 +379,13 @@ class SyntheticPath(PricePath):
 
     def _generate_day(self, day: int) -> IntArray:
         """One day of second rows, a bridge from this day's anchor to the next day's."""
-        spec = self.spec
+        rules = self.rules
         # Anchors extend sequentially; a worker thread only ever reads ones the loop already made.
         anchor, following = self._anchor(day), self._anchor(day + 1)
-        rng = self._rng(day, 0)
-        shocks = rng.standard_normal(MINUTES_PER_DAY)
-        switches = rng.random(MINUTES_PER_DAY)
-        regime_draws = rng.integers(0, len(_REGIME_DRIFT), MINUTES_PER_DAY)
+        generator = self._rng(day, 0)
+        shocks = generator.standard_normal(MINUTES_PER_DAY)
+        switches = generator.random(MINUTES_PER_DAY)
+        regime_draws = generator.integers(0, len(_REGIME_DRIFT), MINUTES_PER_DAY)
         log_volatility_path = np.empty(MINUTES_PER_DAY)
         regimes = np.empty(MINUTES_PER_DAY, dtype=np.int64)
         log_volatility, regime = anchor.log_volatility, anchor.regime
@@ -401,40 +401,44 @@ class SyntheticPath(PricePath):
         ramp = np.arange(1, MINUTES_PER_DAY + 1) / MINUTES_PER_DAY
         log_volatility_path += ramp * (following.log_volatility - log_volatility)
         volatility = np.exp(log_volatility_path) * np.asarray(_REGIME_VOLATILITY)[regimes]
-        drift = np.asarray(_REGIME_DRIFT)[regimes] * spec.second_volatility
-        sigma = spec.second_volatility * volatility
+        drift = np.asarray(_REGIME_DRIFT)[regimes] * rules.second_volatility
+        sigma = rules.second_volatility * volatility
         # Fat tails from a scale mixture: one second in twenty is a burst at 2.5x the volatility.
-        bursts = np.where(rng.random((MINUTES_PER_DAY, SECONDS_PER_MINUTE)) < _BURST_SHARE, _BURST_SCALE, 1.0)
-        noise = rng.standard_normal((MINUTES_PER_DAY, SECONDS_PER_MINUTE)) * bursts * _MIXTURE_NORMALISER
+        bursts = np.where(
+            generator.random((MINUTES_PER_DAY, SECONDS_PER_MINUTE)) < _BURST_SHARE, _BURST_SCALE, 1.0
+        )
+        noise = (
+            generator.standard_normal((MINUTES_PER_DAY, SECONDS_PER_MINUTE)) * bursts * _MIXTURE_NORMALISER
+        )
         returns = (sigma[:, None] * noise + drift[:, None]).ravel()
         walk = np.cumsum(returns)
         size = walk.shape[0]
         # Brownian bridge: remove the walk's own net move, add the move between the anchors.
         bridge = np.arange(1, size + 1) / size
         log_close = anchor.log_price + walk + bridge * (following.log_price - anchor.log_price - walk[-1])
-        tick = spec.tick_units
+        tick = rules.tick_units
         close = np.maximum(np.rint(np.exp(log_close) * (UNITS / tick)).astype(np.int64) * tick, tick)
         close[-1] = self._opening_units(day + 1)
         open_ = np.empty_like(close)
         open_[0] = self._opening_units(day)
         open_[1:] = close[:-1]
         sigma_seconds = np.repeat(sigma, SECONDS_PER_MINUTE)
-        wick_up = np.abs(rng.standard_normal(size)) * sigma_seconds * 0.6 * close
-        wick_down = np.abs(rng.standard_normal(size)) * sigma_seconds * 0.6 * close
+        wick_up = np.abs(generator.standard_normal(size)) * sigma_seconds * 0.6 * close
+        wick_down = np.abs(generator.standard_normal(size)) * sigma_seconds * 0.6 * close
         high = np.maximum(open_, close) + np.floor(wick_up / tick).astype(np.int64) * tick
         low = np.maximum(np.minimum(open_, close) - np.floor(wick_down / tick).astype(np.int64) * tick, tick)
         surprise = np.abs(noise.ravel())
         intensity = (
-            spec.trades_per_second * np.repeat(volatility, SECONDS_PER_MINUTE) * (0.6 + 0.5 * surprise)
+            rules.trades_per_second * np.repeat(volatility, SECONDS_PER_MINUTE) * (0.6 + 0.5 * surprise)
         )
         # Normal approximation of Poisson counts: numpy's Poisson sampler is ten times slower.
-        counts = intensity + np.sqrt(intensity) * rng.standard_normal(size)
+        counts = intensity + np.sqrt(intensity) * generator.standard_normal(size)
         trades = np.maximum(np.rint(counts), 1).astype(np.int64)
-        lot = spec.lot_units
-        sizes = trades * spec.mean_trade_units * rng.lognormal(0.0, 0.6, size)
+        lot = rules.lot_units
+        sizes = trades * rules.mean_trade_units * generator.lognormal(0.0, 0.6, size)
         volume = np.maximum(np.rint(sizes / lot).astype(np.int64), 1) * lot
         buy_share = np.clip(
-            0.5 + 0.25 * np.tanh(noise.ravel()) + 0.08 * rng.standard_normal(size), 0.02, 0.98
+            0.5 + 0.25 * np.tanh(noise.ravel()) + 0.08 * generator.standard_normal(size), 0.02, 0.98
         )
         taker_base = np.minimum(np.rint(volume * buy_share / lot).astype(np.int64) * lot, volume)
         average_price = (open_ + high + low + close) / 4.0
@@ -466,8 +470,8 @@ def _minutes_from_seconds(seconds: IntArray) -> IntArray:
 class ReplayPath(PricePath):
     """Real 1m candles from a CSV file; missing minutes are filled with flat, empty candles."""
 
-    def __init__(self, spec: SymbolSpec, origin_ms: int, minutes: IntArray) -> None:
-        super().__init__(spec, origin_ms)
+    def __init__(self, rules: SymbolRules, origin_ms: int, minutes: IntArray) -> None:
+        super().__init__(rules, origin_ms)
         self._minutes = minutes
 
     @property
@@ -522,7 +526,7 @@ def _parse_open_time(text: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def load_replay(path: Path, spec: SymbolSpec) -> ReplayPath:
+def load_replay(path: Path, rules: SymbolRules) -> ReplayPath:
     """Read 1m candles: columns open_time (ms or ISO 8601), open, high, low, close, volume; others ignored.
 
     Sample::
@@ -567,15 +571,15 @@ def load_replay(path: Path, spec: SymbolSpec) -> ReplayPath:
         minutes[position, OPEN : CLOSE + 1] = last_close
     average = minutes[:, OPEN : CLOSE + 1].sum(axis=1) / 4.0
     minutes[:, QUOTE_VOLUME] = np.rint(minutes[:, VOLUME] / UNITS * average).astype(np.int64)
-    lot = spec.lot_units
+    lot = rules.lot_units
     minutes[:, TAKER_BASE] = minutes[:, VOLUME] // 2 // lot * lot
     minutes[:, TAKER_QUOTE] = minutes[:, QUOTE_VOLUME] // 2
     # The file has no trade counts; assume one trade per lot-sized slice, at least one when volume traded.
     trades = np.where(minutes[:, VOLUME] > 0, np.maximum(minutes[:, VOLUME] // (lot * 100), 1), 0)
     minutes[:, TRADES] = trades
     minutes[:, FIRST_TRADE] = np.cumsum(trades) - trades
-    logger.info("replay %s: %d candles from %s", spec.symbol, len(times), path)
-    return ReplayPath(spec, origin, minutes)
+    logger.info("replay %s: %d candles from %s", rules.symbol, len(times), path)
+    return ReplayPath(rules, origin, minutes)
 
 
 def _rows_until(path: PricePath, start_ms: int, until_ms: int) -> IntArray | None:
@@ -689,7 +693,7 @@ def rolling_ticker(path: PricePath, now_ms: int, window_ms: int = DAY_MS) -> Rol
     row = _empty_row(previous_close, next_trade) if rows is None else aggregate_rows(rows)
     trades = int(row[TRADES])
     return RollingTicker(
-        symbol=path.spec.symbol,
+        symbol=path.rules.symbol,
         open_time=start,
         close_time=now_ms,
         open=int(row[OPEN]),

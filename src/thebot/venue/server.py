@@ -27,7 +27,7 @@ from thebot.venue.exchange import Exchange
 from thebot.venue.intervals import DAY_MS, INTERVAL_MS, open_time_of
 from thebot.venue.market import (
     PricePath,
-    SymbolSpec,
+    SymbolRules,
     SyntheticPath,
     candle_at,
     format_units,
@@ -35,7 +35,7 @@ from thebot.venue.market import (
     last_price,
     load_replay,
     rolling_ticker,
-    symbol_spec,
+    symbol_rules,
 )
 from thebot.venue.settings import VenueConfig
 from thebot.venue.streams import (
@@ -124,7 +124,7 @@ class SimulatedVenue:
         self.config = config
         self.port = config.port
         self._ping_interval = ping_interval
-        self._specs: dict[str, SymbolSpec] = {symbol: symbol_spec(symbol) for symbol in config.symbols}
+        self._rules: dict[str, SymbolRules] = {symbol: symbol_rules(symbol) for symbol in config.symbols}
         self._paths: dict[str, PricePath] = {}
         self._clock = VenueClock(int(time.time() * 1000), config.speed)
         self._connections: set[_Connection] = set()
@@ -156,8 +156,8 @@ class SimulatedVenue:
     def symbols(self) -> tuple[str, ...]:
         return self.config.symbols
 
-    def spec(self, symbol: str) -> SymbolSpec:
-        return self._specs[symbol]
+    def rules(self, symbol: str) -> SymbolRules:
+        return self._rules[symbol]
 
     def path(self, symbol: str) -> PricePath:
         return self._paths[symbol]
@@ -204,7 +204,7 @@ class SimulatedVenue:
         if config.replay is not None:
             prefix = config.replay.name.split("-")[0].upper()
             replay_symbol = prefix if prefix in config.symbols else config.symbols[0]
-            replay = load_replay(config.replay, self._specs[replay_symbol])
+            replay = load_replay(config.replay, self._rules[replay_symbol])
             start = min(replay.origin_ms + history_ms, replay.end_ms)
             self._clock = VenueClock(start, config.speed, end_ms=replay.end_ms)
             self._paths[replay_symbol] = replay
@@ -216,7 +216,7 @@ class SimulatedVenue:
         for symbol in config.symbols:
             if symbol == replay_symbol:
                 continue
-            path = SyntheticPath(self._specs[symbol], config.seed, origin)
+            path = SyntheticPath(self._rules[symbol], config.seed, origin)
             current_minute = (now - origin) // 60_000
             path.minute_rows(current_minute, current_minute + 1)  # today; history follows in the background
             path.prepare_anchors(today + 2)
@@ -324,7 +324,7 @@ class SimulatedVenue:
                     {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
                 ],
                 "exchangeFilters": [],
-                "symbols": [exchange_symbol(self._specs[symbol]) for symbol in symbols],
+                "symbols": [exchange_symbol(self._rules[symbol]) for symbol in symbols],
             }
         )
 
@@ -369,9 +369,9 @@ class SimulatedVenue:
         now = self._clock.now_ms()
         bodies = []
         for symbol in self._symbols_parameter(request):
-            spec = self._specs[symbol]
+            rules = self._rules[symbol]
             ticker = rolling_ticker(self._paths[symbol], now)
-            bodies.append(ticker_fields(ticker, spec.tick_units, spec.lot_units))
+            bodies.append(ticker_fields(ticker, rules.tick_units, rules.lot_units))
         return json_response(bodies[0] if single else bodies)
 
     async def _ticker_price(self, request: web.Request) -> web.Response:
@@ -388,15 +388,15 @@ class SimulatedVenue:
         now = self._clock.now_ms()
         bodies = []
         for symbol in self._symbols_parameter(request):
-            spec = self._specs[symbol]
+            rules = self._rules[symbol]
             price = last_price(self._paths[symbol], now)
             bodies.append(
                 {
                     "symbol": symbol,
-                    "bidPrice": format_units(price - spec.tick_units),
-                    "bidQty": format_units(spec.lot_units * 1000),
-                    "askPrice": format_units(price + spec.tick_units),
-                    "askQty": format_units(spec.lot_units * 1000),
+                    "bidPrice": format_units(price - rules.tick_units),
+                    "bidQty": format_units(rules.lot_units * 1000),
+                    "askPrice": format_units(price + rules.tick_units),
+                    "askQty": format_units(rules.lot_units * 1000),
                 }
             )
         return json_response(bodies[0] if single else bodies)
@@ -592,12 +592,12 @@ class SimulatedVenue:
         unknown = set(request) - {"method", "params", "id"}
         if unknown:
             return control_error(0, f"Unknown property: {sorted(unknown)[0]}", request_id)
-        params = request.get("params", [])
+        parameters = request.get("params", [])
         if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
-            if not isinstance(params, list) or not all(isinstance(name, str) for name in params):
+            if not isinstance(parameters, list) or not all(isinstance(name, str) for name in parameters):
                 return control_error(1, "Invalid value type: expected a list of stream names", request_id)
             if method == "SUBSCRIBE":
-                new = [name for name in dict.fromkeys(params) if name not in connection.streams]
+                new = [name for name in dict.fromkeys(parameters) if name not in connection.streams]
                 if len(connection.streams) + len(new) > MAX_STREAMS_PER_CONNECTION:
                     return control_error(
                         2, f"Invalid request: too many streams (max {MAX_STREAMS_PER_CONNECTION})", request_id
@@ -605,18 +605,18 @@ class SimulatedVenue:
                 for name in new:
                     self._subscribe(connection, name, parse_stream(name, self.config.symbols))
             else:
-                for name in params:
+                for name in parameters:
                     self._unsubscribe(connection, name)
             return {"result": None, "id": request_id}
         if method == "LIST_SUBSCRIPTIONS":
             return {"result": list(connection.streams), "id": request_id}
         if method == "SET_PROPERTY":
-            if params not in (["combined", True], ["combined", False]):
+            if parameters not in (["combined", True], ["combined", False]):
                 return control_error(2, "Invalid request: unknown property", request_id)
-            connection.combined = bool(params[1])
+            connection.combined = bool(parameters[1])
             return {"result": None, "id": request_id}
         if method == "GET_PROPERTY":
-            if params != ["combined"]:
+            if parameters != ["combined"]:
                 return control_error(2, "Invalid request: unknown property", request_id)
             return {"result": connection.combined, "id": request_id}
         return control_error(
@@ -683,9 +683,9 @@ class SimulatedVenue:
             return frames
         if now >= state.next_push_ms:
             ticker = rolling_ticker(path, now)
-            spec = self._specs[stream.symbol]
+            rules = self._rules[stream.symbol]
             if stream.kind is StreamKind.TICKER:
-                payload = ticker_payload(ticker, now, spec.tick_units, spec.lot_units)
+                payload = ticker_payload(ticker, now, rules.tick_units, rules.lot_units)
             else:
                 payload = mini_ticker_payload(ticker, now)
             frames.append(orjson.dumps(payload))
@@ -749,14 +749,14 @@ def float_parameter(request: web.Request, name: str, default: float) -> float:
     return value
 
 
-def exchange_symbol(spec: SymbolSpec) -> dict[str, Any]:
+def exchange_symbol(rules: SymbolRules) -> dict[str, Any]:
     """One entry of `exchangeInfo.symbols`, shaped like Binance's (ccxt reads most of these keys)."""
     return {
-        "symbol": spec.symbol,
+        "symbol": rules.symbol,
         "status": "TRADING",
-        "baseAsset": spec.base_asset,
+        "baseAsset": rules.base_asset,
         "baseAssetPrecision": 8,
-        "quoteAsset": spec.quote_asset,
+        "quoteAsset": rules.quote_asset,
         "quotePrecision": 8,
         "quoteAssetPrecision": 8,
         "baseCommissionPrecision": 8,
@@ -773,15 +773,15 @@ def exchange_symbol(spec: SymbolSpec) -> dict[str, Any]:
         "filters": [
             {
                 "filterType": "PRICE_FILTER",
-                "minPrice": format_units(spec.tick_units),
+                "minPrice": format_units(rules.tick_units),
                 "maxPrice": format_units(1_000_000 * 100_000_000),
-                "tickSize": format_units(spec.tick_units),
+                "tickSize": format_units(rules.tick_units),
             },
             {
                 "filterType": "LOT_SIZE",
-                "minQty": format_units(spec.lot_units),
+                "minQty": format_units(rules.lot_units),
                 "maxQty": format_units(9_000_000 * 100_000_000),
-                "stepSize": format_units(spec.lot_units),
+                "stepSize": format_units(rules.lot_units),
             },
             {
                 "filterType": "NOTIONAL",

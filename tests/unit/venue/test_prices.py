@@ -22,7 +22,7 @@ from thebot.venue.market import (
     klines_between,
     parse_units,
     rolling_ticker,
-    symbol_spec,
+    symbol_rules,
 )
 
 ORIGIN = open_time_of(DAY_MS, 1_700_000_000_000)
@@ -62,19 +62,19 @@ def fields(kline: Kline) -> tuple[int, ...]:
 
 @pytest.fixture(scope="module")
 def path() -> SyntheticPath:
-    return SyntheticPath(symbol_spec("BTCUSDT"), seed=7, origin_ms=ORIGIN)
+    return SyntheticPath(symbol_rules("BTCUSDT"), seed=7, origin_ms=ORIGIN)
 
 
 def test_same_seed_same_candles_other_seed_other_candles() -> None:
-    first = SyntheticPath(symbol_spec("ETHUSDT"), seed=11, origin_ms=ORIGIN).minute_rows(0, 3000)
-    again = SyntheticPath(symbol_spec("ETHUSDT"), seed=11, origin_ms=ORIGIN).minute_rows(0, 3000)
-    other = SyntheticPath(symbol_spec("ETHUSDT"), seed=12, origin_ms=ORIGIN).minute_rows(0, 3000)
+    first = SyntheticPath(symbol_rules("ETHUSDT"), seed=11, origin_ms=ORIGIN).minute_rows(0, 3000)
+    again = SyntheticPath(symbol_rules("ETHUSDT"), seed=11, origin_ms=ORIGIN).minute_rows(0, 3000)
+    other = SyntheticPath(symbol_rules("ETHUSDT"), seed=12, origin_ms=ORIGIN).minute_rows(0, 3000)
     assert np.array_equal(first, again)
     assert not np.array_equal(first[:, CLOSE], other[:, CLOSE])
 
 
 def test_symbols_follow_their_own_paths(path: SyntheticPath) -> None:
-    ether = SyntheticPath(symbol_spec("ETHUSDT"), seed=7, origin_ms=ORIGIN).minute_rows(0, 1440)
+    ether = SyntheticPath(symbol_rules("ETHUSDT"), seed=7, origin_ms=ORIGIN).minute_rows(0, 1440)
     returns_btc = np.diff(np.log(path.minute_rows(0, 1440)[:, CLOSE]))
     returns_eth = np.diff(np.log(ether[:, CLOSE]))
     assert abs(np.corrcoef(returns_btc, returns_eth)[0, 1]) < 0.2
@@ -84,9 +84,12 @@ def test_symbols_follow_their_own_paths(path: SyntheticPath) -> None:
 def test_every_interval_is_the_exact_aggregate_of_its_minutes(path: SyntheticPath, interval: str) -> None:
     interval_ms = INTERVAL_MS[interval]
     now = ORIGIN + 6 * DAY_MS + 12_345
-    rng = np.random.default_rng(interval_ms)
+    generator = np.random.default_rng(interval_ms)
     for _ in range(3):
-        first = ORIGIN + int(rng.integers(0, (6 * DAY_MS - 5 * interval_ms) // interval_ms + 1)) * interval_ms
+        first = (
+            ORIGIN
+            + int(generator.integers(0, (6 * DAY_MS - 5 * interval_ms) // interval_ms + 1)) * interval_ms
+        )
         candles = klines_between(path, interval_ms, first, first + 4 * interval_ms, now)
         assert len(candles) == 5
         minutes = klines_between(path, MINUTE_MS, first, first + 5 * interval_ms - 1, now)
@@ -143,7 +146,7 @@ def test_volatility_clusters_and_volume_follows_it(path: SyntheticPath) -> None:
 
 def test_a_week_of_history_generates_quickly() -> None:
     started = time.perf_counter()
-    rows = SyntheticPath(symbol_spec("SOLUSDT"), seed=3, origin_ms=ORIGIN).minute_rows(0, 7 * 1440)
+    rows = SyntheticPath(symbol_rules("SOLUSDT"), seed=3, origin_ms=ORIGIN).minute_rows(0, 7 * 1440)
     elapsed = time.perf_counter() - started
     assert rows.shape[0] == 10_080
     assert elapsed < 2.0, f"7 days of one symbol took {elapsed:.2f} s"
@@ -164,9 +167,9 @@ def test_decimal_units_round_trip(text: str) -> None:
 
 
 def test_days_come_out_the_same_in_any_order() -> None:
-    in_order = SyntheticPath(symbol_spec("BTCUSDT"), seed=9, origin_ms=ORIGIN)
+    in_order = SyntheticPath(symbol_rules("BTCUSDT"), seed=9, origin_ms=ORIGIN)
     expected = in_order.minute_rows(0, 4 * 1440)
-    backwards = SyntheticPath(symbol_spec("BTCUSDT"), seed=9, origin_ms=ORIGIN)
+    backwards = SyntheticPath(symbol_rules("BTCUSDT"), seed=9, origin_ms=ORIGIN)
     backwards.prepare_anchors(5)
     for day in (3, 1, 2, 0):
         backwards.warm(day)
@@ -200,8 +203,8 @@ def test_venue_starts_within_a_second_with_a_week_of_history() -> None:
 
 def test_a_restart_on_another_day_reproduces_the_same_market() -> None:
     """The walk is anchored at a fixed epoch: more history or a later start shows the same candles."""
-    earlier = SyntheticPath(symbol_spec("ETHUSDT"), seed=4, origin_ms=ORIGIN)
-    later = SyntheticPath(symbol_spec("ETHUSDT"), seed=4, origin_ms=ORIGIN + 2 * DAY_MS)
+    earlier = SyntheticPath(symbol_rules("ETHUSDT"), seed=4, origin_ms=ORIGIN)
+    later = SyntheticPath(symbol_rules("ETHUSDT"), seed=4, origin_ms=ORIGIN + 2 * DAY_MS)
     now = ORIGIN + 4 * DAY_MS
     expected = klines_between(earlier, MINUTE_MS, ORIGIN + 2 * DAY_MS, now, now)
     assert klines_between(later, MINUTE_MS, ORIGIN + 2 * DAY_MS, now, now) == expected

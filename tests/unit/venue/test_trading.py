@@ -65,7 +65,7 @@ def plan_limit(venue: SimulatedVenue) -> tuple[str, int]:
     The venue's future is already determined by its seed, so the test looks ahead instead of hoping.
     """
     path = venue.path("BTCUSDT")
-    tick = venue.spec("BTCUSDT").tick_units
+    tick = venue.rules("BTCUSDT").tick_units
     now = venue.now_ms()
     guard = traded_range(path, now - 1_000, now + 60_000)
     assert guard is not None
@@ -147,7 +147,7 @@ def test_cancel_releases_locked_funds(venue: RunningVenue) -> None:
 
 
 @pytest.mark.parametrize(
-    ("params", "status", "code"),
+    ("parameters", "status", "code"),
     [
         ({"symbol": "NOPEUSDT", "side": "BUY", "type": "MARKET", "quantity": "1"}, 400, -1121),
         ({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "5"}, 400, -2010),
@@ -172,9 +172,9 @@ def test_cancel_releases_locked_funds(venue: RunningVenue) -> None:
     ],
 )
 def test_order_errors_use_binance_codes(
-    venue: RunningVenue, params: dict[str, str], status: int, code: int
+    venue: RunningVenue, parameters: dict[str, str], status: int, code: int
 ) -> None:
-    got_status, body = signed(venue.http_url, "/api/v3/order", "POST", **params)
+    got_status, body = signed(venue.http_url, "/api/v3/order", "POST", **parameters)
     assert (got_status, body["code"]) == (status, code), body
     assert body["msg"]
     assert balances(venue) == {"USDT": (Decimal(10_000), Decimal(0))}
@@ -209,9 +209,9 @@ def test_signatures_cover_escaped_characters(venue: RunningVenue) -> None:
     far = (last_price(venue) * Decimal("0.5")).quantize(Decimal("0.01"))
     for method in ("POST", "GET"):
         path = "/api/v3/order" if method == "POST" else "/api/v3/allOrders"
-        params = {"symbol": "BTCUSDT"}
+        parameters = {"symbol": "BTCUSDT"}
         if method == "POST":
-            params.update(
+            parameters.update(
                 side="BUY",
                 type="LIMIT",
                 timeInForce="GTC",
@@ -219,7 +219,7 @@ def test_signatures_cover_escaped_characters(venue: RunningVenue) -> None:
                 price=str(far),
                 newClientOrderId="my order/1+2=3&x",
             )
-        status, body = signed(venue.http_url, path, method, **params)
+        status, body = signed(venue.http_url, path, method, **parameters)
         assert status == 200, body
     assert body[0]["clientOrderId"] == "my order/1+2=3&x"
     status, order = signed(

@@ -34,9 +34,9 @@ def receive_until(socket: ClientConnection, predicate: Any, timeout: float = 5.0
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def http(base_url: str, path: str, method: str = "GET", **params: Any) -> tuple[int, Any]:
+def http(base_url: str, path: str, method: str = "GET", **parameters: Any) -> tuple[int, Any]:
     """(status, decoded JSON body) of one request; error statuses are returned, not raised."""
-    query = urllib.parse.urlencode(params)
+    query = urllib.parse.urlencode(parameters)
     request = urllib.request.Request(
         f"{base_url}{path}?{query}", method=method, data=b"" if method != "GET" else None
     )
@@ -55,12 +55,12 @@ def signed(
     secret: str = "sim-secret",
     timestamp: int | None = None,
     tamper: bool = False,
-    **params: Any,
+    **parameters: Any,
 ) -> tuple[int, Any]:
     """A Binance SIGNED request: HMAC-SHA256 of the urlencoded parameters, sent as Binance clients do
     (query string for GET and DELETE, form body for POST)."""
-    params["timestamp"] = timestamp if timestamp is not None else int(time.time() * 1000)
-    payload = urllib.parse.urlencode(params)
+    parameters["timestamp"] = timestamp if timestamp is not None else int(time.time() * 1000)
+    payload = urllib.parse.urlencode(parameters)
     signature = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
     if tamper:
         payload = payload.replace("quantity=", "quantity=9")
