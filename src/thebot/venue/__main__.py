@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import sys
 from pathlib import Path
 
 from thebot.venue.server import SimulatedVenue
@@ -75,8 +76,18 @@ async def serve(config: VenueConfig) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     config = parse_arguments(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(config))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(config))
+    except OSError as error:
+        print(
+            f"cannot listen on {config.host}:{config.port}: {error.strerror or error}; pick another --port",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
+    except ValueError as error:  # a bad --replay file
+        print(f"cannot start the venue: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.venue.venue_helpers import http
-from thebot.venue.__main__ import parse_arguments
+from thebot.venue.__main__ import main, parse_arguments
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -95,3 +96,21 @@ def test_running_alone_prints_its_urls_and_serves() -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_a_busy_port_or_a_bad_replay_file_stops_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as stopped:
+            main(["--port", str(port), "--history-days", "0.1", "--symbols", "BTCUSDT"])
+    assert stopped.value.code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+    bad = tmp_path / "BTCUSDT-bad.csv"
+    bad.write_text("open_time,open,high\n1,2,3\n")
+    with pytest.raises(SystemExit):
+        main(["--port", "0", "--replay", str(bad), "--symbols", "BTCUSDT"])
+    assert "missing column(s) close, low, volume" in capsys.readouterr().err
