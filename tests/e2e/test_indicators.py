@@ -38,7 +38,8 @@ def pick(page: Any, name: str) -> None:
     page.click("#indicator-picker")
     page.wait_for_selector(".dash-dropdown-search", timeout=5_000)
     page.fill(".dash-dropdown-search", name)
-    page.keyboard.press("Enter")
+    # Click the option itself: Enter would take whichever option the filter happens to list first.
+    page.locator(".dash-dropdown-content").get_by_text(f"{name} · ", exact=False).first.click()
     page.keyboard.press("Escape")
 
 
