@@ -38,20 +38,22 @@ COLUMNS = (
     "trades",
     "taker_buy_volume",
 )
+# No NOT NULL constraints and no primary-key index: both made the bulk insert 2-3x slower, and the
+# single writer only ever inserts complete rows with a unique key (see `_commit`).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS klines (
-    exchange VARCHAR NOT NULL,
-    symbol VARCHAR NOT NULL,
-    timeframe VARCHAR NOT NULL,
-    open_time BIGINT NOT NULL,
-    open DOUBLE NOT NULL,
-    high DOUBLE NOT NULL,
-    low DOUBLE NOT NULL,
-    close DOUBLE NOT NULL,
-    volume DOUBLE NOT NULL,
-    quote_volume DOUBLE NOT NULL,
-    trades BIGINT NOT NULL,
-    taker_buy_volume DOUBLE NOT NULL
+    exchange VARCHAR,
+    symbol VARCHAR,
+    timeframe VARCHAR,
+    open_time BIGINT,
+    open DOUBLE,
+    high DOUBLE,
+    low DOUBLE,
+    close DOUBLE,
+    volume DOUBLE,
+    quote_volume DOUBLE,
+    trades BIGINT,
+    taker_buy_volume DOUBLE
 )
 """
 _SELECT_COLUMNS = ", ".join(COLUMNS)
@@ -123,6 +125,12 @@ def columns_to_candles(columns: Columns) -> list[Candle]:
     ]
 
 
+def _code(names: list[str], name: str) -> int:
+    if name not in names:
+        names.append(name)
+    return names.index(name)
+
+
 class KlineStore:
     def __init__(
         self,
@@ -140,6 +148,9 @@ class KlineStore:
         self._retention = dict(retention_days or {})
         self._connection = duckdb.connect(path)
         self._connection.execute("SET threads = 2")
+        # Every read orders by open_time, so bulk inserts need not keep row order; that makes them
+        # about 2.5x faster. (It applies to the whole database: other tables must ORDER BY as well.)
+        self._connection.execute("SET preserve_insertion_order = false")
         self._connection.execute(_SCHEMA)
         self._queue: queue.Queue[object] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -264,20 +275,16 @@ class KlineStore:
             # replaced rows are deleted first. An ART primary-key index would do the same but makes
             # bulk inserts three times slower; the open-time bound lets DuckDB skip old row groups.
             cursor.execute(
-                "CREATE OR REPLACE TEMP TABLE kline_rows AS SELECT ? AS exchange, "
-                "split_part(stream::VARCHAR, '\t', 1) AS symbol, "
-                "split_part(stream::VARCHAR, '\t', 2) AS timeframe, "
+                "DELETE FROM klines USING kline_batch AS batch WHERE klines.exchange = ? "
+                "AND klines.open_time >= ? AND klines.open_time = batch.open_time "
+                "AND klines.symbol = batch.symbol::VARCHAR AND klines.timeframe = batch.timeframe::VARCHAR",
+                [self._exchange, int(frame["open_time"].min())],
+            )
+            cursor.execute(
+                "INSERT INTO klines SELECT ?, symbol::VARCHAR, timeframe::VARCHAR, "
                 f"{_SELECT_COLUMNS} FROM kline_batch",
                 [self._exchange],
             )
-            cursor.execute(
-                "DELETE FROM klines USING kline_rows AS batch WHERE klines.open_time >= ? "
-                "AND klines.exchange = batch.exchange AND klines.symbol = batch.symbol "
-                "AND klines.timeframe = batch.timeframe AND klines.open_time = batch.open_time",
-                [int(frame["open_time"].min())],
-            )
-            cursor.execute("INSERT INTO klines SELECT * FROM kline_rows")
-            cursor.execute("DROP TABLE kline_rows")
             cursor.execute("COMMIT")
             cursor.unregister("kline_batch")
         except duckdb.Error:
@@ -300,9 +307,11 @@ class KlineStore:
         for batch in batches:
             by_key.setdefault(batch.key, []).append(batch.columns)
         parts: dict[str, list[np.ndarray[Any, Any]]] = {name: [] for name in COLUMNS}
-        labels: list[str] = []
-        label_codes: list[np.ndarray[Any, Any]] = []
-        for code, (key, chunks) in enumerate(by_key.items()):
+        symbol_names: list[str] = []
+        timeframe_names: list[str] = []
+        symbol_codes: list[np.ndarray[Any, Any]] = []
+        timeframe_codes: list[np.ndarray[Any, Any]] = []
+        for key, chunks in by_key.items():
             columns = {name: np.concatenate([chunk[name] for chunk in chunks]) for name in COLUMNS}
             open_times = columns["open_time"]
             if len(chunks) > 1 or (open_times.shape[0] > 1 and np.any(np.diff(open_times) <= 0)):
@@ -312,12 +321,23 @@ class KlineStore:
                 columns = {name: column[keep] for name, column in columns.items()}
             for name in COLUMNS:
                 parts[name].append(columns[name])
-            labels.append(f"{key.symbol}\t{key.timeframe.value}")
-            label_codes.append(np.full(columns["open_time"].shape[0], code, dtype=np.int32))
-        codes: np.ndarray[Any, np.dtype[np.int32]] = np.concatenate(label_codes)
-        stream = pd.Categorical.from_codes(codes, categories=pd.Index(labels))
-        frame = pd.DataFrame({"stream": stream, **{name: np.concatenate(parts[name]) for name in COLUMNS}})
-        return frame
+            count = columns["open_time"].shape[0]
+            symbol_codes.append(np.full(count, _code(symbol_names, key.symbol), dtype=np.int32))
+            timeframe_codes.append(
+                np.full(count, _code(timeframe_names, key.timeframe.value), dtype=np.int32)
+            )
+        # Categoricals reach DuckDB as dictionary-encoded enums: no per-row Python strings.
+        symbols = pd.Categorical.from_codes(np.concatenate(symbol_codes), categories=pd.Index(symbol_names))
+        timeframes = pd.Categorical.from_codes(
+            np.concatenate(timeframe_codes), categories=pd.Index(timeframe_names)
+        )
+        return pd.DataFrame(
+            {
+                "symbol": symbols,
+                "timeframe": timeframes,
+                **{name: np.concatenate(parts[name]) for name in COLUMNS},
+            }
+        )
 
     # -- reads (any thread) --------------------------------------------------------------------------
 

@@ -665,7 +665,6 @@ class WebSocketManager:
         while True:
             await queue.wait()
             batch = queue.pop_batch(_PROCESS_BATCH)
-            self._applied += len(batch)
             for event in batch:
                 try:
                     if type(event) is tuple:
@@ -674,6 +673,7 @@ class WebSocketManager:
                         tickers[event.symbol] = event
                 except Exception:
                     logger.exception("could not apply %r; continuing", event)
+            self._applied += len(batch)
             await asyncio.sleep(0)
 
     # -- rates -----------------------------------------------------------------------------------------
