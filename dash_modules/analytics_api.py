@@ -14,7 +14,6 @@ from flask import Flask, jsonify, request
 
 from dash_modules.api import (
     BadRequest,
-    error_response,
     json_endpoint,
     query_int,
     query_symbol,
@@ -33,11 +32,6 @@ DEFAULT_SIGNALS_LIMIT = 100
 MAX_SIGNALS_LIMIT = 10_000
 
 
-def analytics_of(services: Services) -> AnalyticsService | None:
-    """The analytics service when the composition root built one (None keeps the rest of the app up)."""
-    return getattr(services, "analytics", None)
-
-
 def analytics_endpoint(
     services: Services,
 ) -> Callable[[Callable[[AnalyticsService], Any]], Callable[[], Any]]:
@@ -45,11 +39,8 @@ def analytics_endpoint(
 
     def decorate(handler: Callable[[AnalyticsService], Any]) -> Callable[[], Any]:
         def wrapper() -> Any:
-            analytics = analytics_of(services)
-            if analytics is None:
-                return error_response("analytics is not running in this app", 503)
             try:
-                return handler(analytics)
+                return handler(services.analytics)
             except IndicatorError as error:
                 raise BadRequest(str(error)) from None
 

@@ -27,7 +27,6 @@ from thebot.signals.models import Side, Signal
 
 if TYPE_CHECKING:
     from thebot.services import Services
-    from thebot.signals.service import AnalyticsService
 
 logger = logging.getLogger(__name__)
 
@@ -270,22 +269,16 @@ def signal_table(rows: Sequence[dict[str, Any]]) -> Any:
 # -- wiring to the services ---------------------------------------------------------------------------
 
 
-def analytics_of(services: Services) -> AnalyticsService | None:
-    return getattr(services, "analytics", None)
-
-
 class ChartDecorator:
     """What the chart tick calls to add the picked indicators and the markers to its figure or patch."""
 
     def __init__(self, services: Services, picked: Sequence[str] | None) -> None:
-        self._analytics = analytics_of(services)
+        self._analytics = services.analytics
         self._datastream = services.market.datastream
         self._picked = list(picked or [])
 
     def _inputs(self, candles: CandleSnapshot) -> tuple[list[IndicatorSeries], list[Signal]]:
         analytics = self._analytics
-        if analytics is None:
-            return [], []
         series: list[IndicatorSeries] = []
         buffer = self._datastream.snapshot(candles.symbol, candles.timeframe) if self._picked else None
         for name in self._picked:
@@ -320,12 +313,9 @@ class ChartDecorator:
 
 
 def picker_options(services: Services) -> list[dict[str, str]]:
-    analytics = analytics_of(services)
-    if analytics is None:
-        return []
     return [
         {"label": f"{item['name']} · {item['display_name']}", "value": item["name"]}
-        for item in analytics.indicator_catalog()
+        for item in services.analytics.indicator_catalog()
     ]
 
 
@@ -379,7 +369,7 @@ def confluence_badge(confluence: dict[str, Any]) -> Any:
 
 
 def register_callbacks(app: Dash, services: Services) -> None:
-    analytics = analytics_of(services)
+    analytics = services.analytics
 
     @app.callback(
         Output(SIGNAL_TABLE, "children"),
@@ -391,8 +381,6 @@ def register_callbacks(app: Dash, services: Services) -> None:
         State(SIGNAL_STATE, "data"),
     )
     def _signals(_n: int, symbol: str, timeframe: str, state: Any) -> tuple[Any, Any, Any]:
-        if analytics is None:
-            return html.Div("Analytics is not running.", className="text-muted small"), None, None
         key = [symbol, timeframe, analytics.signals_version()]
         if state == key:
             return no_update, no_update, no_update

@@ -134,8 +134,9 @@ def build_services(
                 )
                 endpoints = Endpoints(source="sim", ws_url=venue.ws_url, rest_url=venue.http_url)
         if store_path is None and venue is not None:
-            # An in-process venue invents a new market at every start; persisting it would mix two
-            # unrelated histories under the same open times, so its candles live in memory only.
+            # An in-process venue's clock restarts from the wall clock at every start and, at speed > 1,
+            # runs ahead of it: a store kept across runs would hold candles from a future the next run
+            # has not reached yet. Its candles live in memory; `--venue URL` runs keep theirs on disk.
             store_path = ":memory:"
         if store_path is None:
             data_dir = Path(settings.storage.data_dir)

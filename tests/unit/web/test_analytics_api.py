@@ -126,11 +126,3 @@ def test_catalog_lists_every_indicator_with_its_placement(client: Any) -> None:
     catalog = {item["name"]: item for item in http.get("/api/indicators/catalog").get_json()}
     assert len(catalog) > 200
     assert catalog["RSI"]["placement"] == "panel" and catalog["BBANDS"]["placement"] == "overlay"
-
-
-def test_without_analytics_the_api_says_so() -> None:
-    server = Flask(__name__)
-    stream = DataStream(["BTCUSDT"], [Timeframe.M1], capacity=100)
-    analytics_api.register(server, SimpleNamespace(market=SimpleNamespace(datastream=stream)))  # type: ignore[arg-type]
-    response = server.test_client().get("/api/confluence?symbol=BTCUSDT")
-    assert response.status_code == 503 and "analytics" in response.get_json()["error"]
