@@ -86,6 +86,7 @@ class Backfiller:
         page_size: int = 1000,
         pause_seconds: float = 0.1,
         on_closed: ClosedCandlesSink | None = None,
+        workers: int = 2,
     ) -> None:
         self._datastream = datastream
         self._client_factory = client_factory
@@ -96,10 +97,13 @@ class Backfiller:
         self._symbols: dict[str, str] = {}
         self._pending: dict[StreamKey, BackfillJob] = {}
         self._order: asyncio.Queue[StreamKey] | None = None
-        self._worker: asyncio.Task[None] | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._worker_count = max(1, workers)
+        self._request_lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: asyncio.Event | None = None
-        self._current: str | None = None
+        self._running: dict[int, str] = {}
+        self._job_candles: dict[int, int] = {}
         self._jobs_done = 0
         self._jobs_failed = 0
         self._requests = 0
@@ -114,13 +118,17 @@ class Backfiller:
         self._order = asyncio.Queue()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._worker = asyncio.create_task(self._work(), name="market-backfill")
+        self._request_lock = asyncio.Lock()
+        self._workers = [
+            asyncio.create_task(self._work(number), name=f"market-backfill-{number}")
+            for number in range(self._worker_count)
+        ]
 
     async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
-            self._worker = None
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
         if self._client is not None:
             try:
                 await self._client.close()
@@ -130,7 +138,7 @@ class Backfiller:
 
     def idle(self) -> bool:
         """True when no job is queued or running (tests and the kill -9 check poll it)."""
-        return not self._pending and self._current is None
+        return not self._pending and not self._running
 
     # -- requests ------------------------------------------------------------------------------------
 
@@ -165,28 +173,34 @@ class Backfiller:
 
     def progress(self) -> BackfillProgress:
         return BackfillProgress(
-            running=self._current is not None,
+            running=bool(self._running),
             queued=len(self._pending),
             jobs_done=self._jobs_done,
             jobs_failed=self._jobs_failed,
             requests=self._requests,
             candles=self._candles,
-            current=self._current,
+            current=", ".join(
+                f"{job} {self._job_candles.get(number, 0)} candles"
+                for number, job in sorted(self._running.items())
+            )
+            or None,
             last_error=self._last_error,
         )
 
     # -- the worker ----------------------------------------------------------------------------------
 
-    async def _work(self) -> None:
+    async def _work(self, number: int) -> None:
+        """One of `workers` job runners; they share the request spacing, so together they stay under it."""
         assert self._order is not None and self._idle is not None
         while True:
             key = await self._order.get()
             job = self._pending.pop(key, None)
             if job is None:
                 continue
-            self._current = f"{key} ({job.reason})"
+            self._running[number] = f"{key} ({job.reason})"
+            self._job_candles[number] = 0
             try:
-                await self._run_with_retries(job)
+                await self._run_with_retries(job, number)
                 self._jobs_done += 1
             except asyncio.CancelledError:
                 raise
@@ -195,14 +209,15 @@ class Backfiller:
                 self._last_error = f"{key}: {type(error).__name__}: {error}"
                 logger.warning("backfill of %s failed after retries: %s", key, self._last_error)
             finally:
-                self._current = None
-                if not self._pending:
+                self._running.pop(number, None)
+                self._job_candles.pop(number, None)
+                if not self._pending and not self._running:
                     self._idle.set()
 
-    async def _run_with_retries(self, job: BackfillJob) -> None:
+    async def _run_with_retries(self, job: BackfillJob, number: int) -> None:
         for attempt, delay in enumerate((*_RETRY_DELAYS_SECONDS, None)):
             try:
-                await self._run(job)
+                await self._run(job, number)
                 return
             except asyncio.CancelledError:
                 raise
@@ -226,17 +241,19 @@ class Backfiller:
 
     async def _fetch(self, key: StreamKey, since: int | None, params: dict[str, Any]) -> list[list[Any]]:
         client, market_symbol = await self._client_and_symbol(key.symbol)
-        wait = self._last_request_at + self._pause - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        self._last_request_at = time.monotonic()
+        assert self._request_lock is not None
+        async with self._request_lock:
+            wait = self._last_request_at + self._pause - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_request_at = time.monotonic()
         self._requests += 1
         rows: list[list[Any]] = await client.fetch_ohlcv(
             market_symbol, key.timeframe.value, since=since, limit=self._page_size, params=params
         )
         return rows
 
-    async def _run(self, job: BackfillJob) -> None:
+    async def _run(self, job: BackfillJob, number: int) -> None:
         key = job.key
         interval = key.timeframe.milliseconds
         started = time.monotonic()
@@ -250,6 +267,7 @@ class Backfiller:
             while rows and total < self._datastream.capacity and len(rows) == self._page_size:
                 rows = await self._fetch(key, None, {"endTime": int(rows[0][0]) - 1})
                 total += self._apply(key, rows, forming_last=False)
+                self._job_candles[number] = total
         else:
             since = job.since
             while True:
@@ -268,6 +286,7 @@ class Backfiller:
                     # The page's last candle may be the forming one: fetch it again with the next page.
                     total += self._apply(key, rows[:-1], forming_last=False)
                     since = int(rows[-1][0])
+                self._job_candles[number] = total
                 now = time.monotonic()
                 if now - last_log >= _PROGRESS_LOG_SECONDS:
                     last_log = now
