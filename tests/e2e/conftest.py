@@ -90,8 +90,10 @@ def stop_app(app: RunningApp) -> None:
         app.process.wait(5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Per module: Playwright's sync API keeps an asyncio loop running in the main thread while it lives,
+    and tests after the browser tests need `asyncio.run` there."""
     executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
     if executable is None:
         message = "Chromium not found at /usr/bin/chromium: apt-get install -y chromium"
