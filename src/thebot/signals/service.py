@@ -121,7 +121,11 @@ class AnalyticsService:
     def _work(self) -> None:
         while True:
             item = self._queue.get()
-            if item is _STOP:
+            # Stop ahead of any backlog: a busy venue can queue many closes, and a thread still inside
+            # TA-Lib or DuckDB when the interpreter exits aborts the process.
+            if item is _STOP or not self._running:
+                if isinstance(item, threading.Event):
+                    item.set()
                 return
             try:
                 if isinstance(item, threading.Event):
