@@ -32,6 +32,7 @@ def navbar_badges(services: Services) -> list[Any]:
                 title="Prices come from thebot's built-in simulated venue, not from Binance",
             )
         )
+    badges.append(html.Span(id=ids.BACKFILL_STATUS, className="backfill-status me-3"))
     badges.append(dbc.Badge("Connecting…", id=ids.CONNECTION_STATUS, color="secondary", className="me-2"))
     badges.append(dcc.Interval(id=ids.STATUS_TICK, interval=STATUS_INTERVAL_MS, n_intervals=0))
     return badges
@@ -65,6 +66,17 @@ def format_price(value: float) -> str:
     return f"{value:.6g}"
 
 
+def backfill_text(backfill: dict[str, Any]) -> str:
+    """One calm line while history is being fetched; nothing once it is done."""
+    if not backfill.get("running"):
+        error = backfill.get("last_error")
+        return f"Backfill failed: {error}" if error and backfill.get("jobs_failed") else ""
+    current = backfill.get("current") or "history"
+    queued = int(backfill.get("queued", 0))
+    more = f" (+{queued} queued)" if queued else ""
+    return f"Backfilling {current}{more} · {int(backfill.get('candles', 0)):,} candles so far"
+
+
 def register_callbacks(app: Dash, services: Services) -> None:
     window = services.settings.ui.chart_candles
 
@@ -72,9 +84,10 @@ def register_callbacks(app: Dash, services: Services) -> None:
         Output(ids.CONNECTION_STATUS, "children"),
         Output(ids.CONNECTION_STATUS, "color"),
         Output(ids.CONNECTION_STATUS, "title"),
+        Output(ids.BACKFILL_STATUS, "children"),
         Input(ids.STATUS_TICK, "n_intervals"),
     )
-    def _connection(_n: int) -> tuple[str, str, str]:
+    def _connection(_n: int) -> tuple[str, str, str, str]:
         report = health_report(services.endpoints.source, services.simulated, services.market.health())
         status = report["status"]
         websocket = report["websocket"]
@@ -82,7 +95,10 @@ def register_callbacks(app: Dash, services: Services) -> None:
             f"source {report['source']}; reconnects {websocket.get('reconnects', 0)}; "
             f"messages {websocket.get('messages', 0)}; invalid {websocket.get('invalid_messages', 0)}"
         )
-        return _STATUS_LABEL[status], _STATUS_COLOR[status], detail
+        if websocket.get("last_error"):
+            detail += f"; last error: {websocket['last_error']}"
+        backfill = backfill_text(report.get("backfill") or {})
+        return _STATUS_LABEL[status], _STATUS_COLOR[status], detail, backfill
 
     @app.callback(
         Output(ids.METRIC_LAST_PRICE, "children"),
