@@ -106,9 +106,7 @@ class MarketData:
         self._loop.run(self.backfiller.start())
         self._retention_task = self._loop.run(self._start_retention())
         self.websocket.start()
-        stream_keys = self.datastream.keys()
-        for key in stream_keys:
-            self.backfiller.request_threadsafe(key, *self._catch_up_range(key), "start")
+        self._loop.run(self._request_catch_up(self.datastream.keys(), "start"))
 
     def stop(self) -> None:
         """Close the sockets and write every pending closed candle to the store."""
@@ -155,9 +153,10 @@ class MarketData:
                 restored += int(columns["open_time"].shape[0])
         return restored
 
-    def _catch_up_range(self, key: StreamKey) -> tuple[int | None, int | None]:
-        last = self.datastream.last_candle(key.symbol, key.timeframe)
-        return (None if last is None else last.open_time), None
+    async def _request_catch_up(self, keys: list[StreamKey], reason: str) -> None:
+        """Queued on the loop before returning, so `wait_backfilled` right after sees the jobs."""
+        for key in keys:
+            self.backfiller.request_catch_up(key, reason)
 
     def wait_backfilled(self, timeout: float = 30.0) -> bool:
         """Block until no backfill is queued or running (scripts and tests)."""
@@ -184,9 +183,8 @@ class MarketData:
         self.datastream.add_symbol(symbol)
         self._restore(symbol)
         self.websocket.add_symbol(symbol)
-        for timeframe in self.datastream.timeframes:
-            key = StreamKey(symbol, timeframe)
-            self.backfiller.request_threadsafe(key, *self._catch_up_range(key), "added")
+        keys = [StreamKey(symbol, timeframe) for timeframe in self.datastream.timeframes]
+        self._loop.run(self._request_catch_up(keys, "added"))
 
     def remove_symbol(self, symbol: str) -> None:
         self.websocket.remove_symbol(symbol)
