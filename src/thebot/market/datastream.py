@@ -90,9 +90,11 @@ class _Buffer:
     """Columnar storage of `capacity` rows with room for as many again, so appends stay O(1) amortised
     and the live rows are always one contiguous slice [start, end).
 
-    Rows live in one structured array so that writing a candle is a single numpy assignment; `columns`
-    holds per-field views into it. The newest open time and closed flag are mirrored as Python values
-    for the per-message checks.
+    Rows live in one structured array; `columns` holds per-field views into it. Most messages replace
+    the forming candle, so its newest values wait in `pending` (a plain tuple) and reach the array only
+    when something reads the buffer or a newer candle arrives: one numpy write per candle, not per
+    message. Every reader calls `flush` first, under the DataStream lock. The newest open time and
+    closed flag are mirrored as Python values for the per-message checks.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -102,6 +104,7 @@ class _Buffer:
         self.columns: dict[str, np.ndarray[Any, Any]] = {name: self.rows[name] for name in _ROW_FIELDS}
         self.start = 0
         self.end = 0
+        self.pending: tuple[Any, ...] | None = None
         self.last_open: int | None = None
         self.last_closed = False
         self.removed = False
@@ -116,28 +119,35 @@ class _Buffer:
     def last_open_time(self) -> int | None:
         return self.last_open
 
-    def write_values(self, index: int, values: tuple[Any, ...]) -> None:
-        """`values` in `_ROW_FIELDS` order."""
-        self.rows[index] = values
-        if index == self.end - 1:
-            self.last_open = values[0]
-            self.last_closed = values[-1]
+    def flush(self) -> None:
+        if self.pending is not None:
+            self.rows[self.end - 1] = self.pending
+            self.pending = None
+
+    def set_last(self, values: tuple[Any, ...]) -> None:
+        """Replace the newest row; `values` in `_ROW_FIELDS` order."""
+        self.pending = values
+        self.last_open = values[0]
+        self.last_closed = values[-1]
 
     def append_values(self, values: tuple[Any, ...]) -> None:
+        self.flush()
         if self.end == self.capacity * 2:
             keep = self.capacity - 1
             self.rows[:keep] = self.rows[self.end - keep : self.end]
             self.start, self.end = 0, keep
         self.end += 1
-        self.write_values(self.end - 1, values)
+        self.set_last(values)
         if self.end - self.start > self.capacity:
             self.start += 1
 
     def close_last(self) -> None:
+        self.flush()
         self.rows["closed"][self.end - 1] = True
         self.last_closed = True
 
     def row(self, index: int) -> Candle:
+        self.flush()
         columns = self.columns
         return Candle(
             open_time=int(columns["open_time"][index]),
@@ -155,6 +165,7 @@ class _Buffer:
     def replace_all(self, rows: dict[str, np.ndarray[Any, Any]], count: int) -> None:
         """Load `count` sorted rows (newest `capacity` kept) as the whole buffer."""
         count = min(count, self.capacity)
+        self.pending = None
         for name, column in self.columns.items():
             column[:count] = rows[name][-count:] if count else column[:0]
         self.start, self.end = 0, count
@@ -321,7 +332,7 @@ class DataStream:
                     # A late forming update for a candle already closed must not reopen it.
                     buffer.ignored_older += 1
                     return UpdateKind.IGNORED
-                buffer.write_values(buffer.end - 1, values)
+                buffer.set_last(values)
                 appended = False
             else:
                 buffer.ignored_older += 1
@@ -380,6 +391,7 @@ class DataStream:
             buffer = self._buffers.get(key)
             if buffer is None:
                 return 0
+            buffer.flush()
             live = {name: column[buffer.start : buffer.end] for name, column in buffer.columns.items()}
             before = buffer.end - buffer.start
             # Priority at equal open times: incoming closed (2) > buffered (1) > incoming forming (0).
@@ -415,6 +427,7 @@ class DataStream:
                 raise KeyError(f"no stream {key}")
             end = buffer.end
             start = buffer.start if limit is None else max(buffer.start, end - limit)
+            buffer.flush()
             copies = {name: column[start:end].copy() for name, column in buffer.columns.items()}
             version = buffer.version
         return CandleSnapshot(symbol=symbol, timeframe=timeframe, version=version, **copies)

@@ -34,6 +34,12 @@ _RETENTION_PERIOD_SECONDS = 3600.0
 
 
 class MarketData:
+    """Built once by the composition root; every public method may be called from any thread.
+
+    `start` returns within a second or two (the store restore is synchronous, sockets and backfill run
+    on the event loop); `stop` closes the sockets and commits the closed candles still pending.
+    """
+
     def __init__(
         self,
         settings: Settings,
@@ -45,10 +51,7 @@ class MarketData:
         loop: EventLoopThread,
     ) -> None:
         self._settings = settings
-        self._market_settings = settings.market_data
         self._exchange = exchange
-        self._rest_url = rest_url
-        self._store_path = store_path
         self._loop = loop
         symbols = settings.market.symbols
         timeframes = settings.market.timeframes
