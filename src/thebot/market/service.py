@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import numpy as np
 
 from thebot.market.backfill import Backfiller
 from thebot.market.ccxt_client import make_binance_client
@@ -214,12 +215,16 @@ class MarketData:
         if limit <= 0:
             return []
         snapshot = self.datastream.snapshot(symbol, timeframe)
-        buffered = [snapshot.candle(index) for index in range(len(snapshot))]
-        oldest_buffered = buffered[0].open_time if buffered else None
-        if start is not None:
-            buffered = [candle for candle in buffered if candle.open_time >= start]
-        if end is not None:
-            buffered = [candle for candle in buffered if candle.open_time <= end]
+        open_times = snapshot.open_time
+        oldest_buffered = int(open_times[0]) if len(snapshot) else None
+        # Only the selected rows become Candle objects: buffers may hold up to 100,000 candles.
+        first = 0 if start is None else int(np.searchsorted(open_times, start, side="left"))
+        last = len(snapshot) if end is None else int(np.searchsorted(open_times, end, side="right"))
+        if start is None:
+            first = max(first, last - limit)
+        else:
+            last = min(last, first + limit)
+        buffered = [snapshot.candle(index) for index in range(first, last)]
         store_end = end if oldest_buffered is None else oldest_buffered - 1
         if end is not None and store_end is not None:
             store_end = min(store_end, end)
