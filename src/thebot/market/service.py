@@ -265,6 +265,11 @@ class MarketData:
         return {
             "websocket": status.as_dict(),
             "streams": streams,
+            "tickers": {
+                symbol: {"last_price": ticker.last_price, "change_percent": ticker.price_change_percent}
+                for symbol in self.symbols()
+                if (ticker := self.ticker(symbol)) is not None
+            },
             "backfill": self.backfiller.progress().as_dict(),
             "store": self.store.status().as_dict(),
             "checked_at_ms": int(time.time() * 1000),
