@@ -524,6 +524,10 @@ class WebSocketManager:
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ConnectionClosed) as error:
                 self._last_error = f"{type(error).__name__}: {error}"
                 logger.warning("%s: connection failed: %s", connection.name, self._last_error)
+            except Exception as error:
+                # Whatever else goes wrong, this supervisor must keep reconnecting.
+                self._last_error = f"{type(error).__name__}: {error}"
+                logger.exception("%s: unexpected error; reconnecting", connection.name)
             finally:
                 if connection.connected_at is not None:
                     healthy_for = time.monotonic() - connection.connected_at
