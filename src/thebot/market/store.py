@@ -241,7 +241,13 @@ class KlineStore:
                     if self._pending_rows < self._batch_rows:
                         continue
                     item = self._drain_into(pending)
-                self._commit(cursor, pending)
+                try:
+                    self._commit(cursor, pending)
+                except Exception:
+                    # The writer must outlive a bad batch; its candles come back with the next backfill.
+                    self._write_errors += 1
+                    self._pending_rows = 0
+                    logger.exception("could not prepare %d batches for the store", len(pending))
                 pending = []
                 deadline = None
                 if isinstance(item, _Flush):
