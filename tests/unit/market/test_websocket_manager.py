@@ -259,3 +259,33 @@ def test_connections_rotate_before_the_lifetime_limit_without_backoff(
         assert wait_until(lambda: harness.version("BTCUSDT") > version)
     finally:
         harness.manager.stop()
+
+
+def test_backoff_grows_on_quick_failures_and_resets_after_a_healthy_connection(
+    fake_server: FakeStreamServer, loop_thread: EventLoopThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import thebot.market.websocket as websocket_module
+
+    failures_seen: list[int] = []
+
+    def recording_delay(failures: int, settings: Any) -> float:
+        failures_seen.append(failures)
+        return 0.0
+
+    monkeypatch.setattr(websocket_module, "backoff_delay", recording_delay)
+    harness = Harness(fake_server.url, loop_thread, ["BTCUSDT"], backoff_reset_after_seconds=0.8)
+    harness.manager.start()
+    try:
+        for drop in range(3):  # dropped right after connecting: each failure counts
+            assert wait_until(
+                lambda drop=drop: fake_server.connections == drop + 1 and harness.manager.status().connected
+            )
+            fake_server.drop_all()
+        assert wait_until(lambda: len(failures_seen) == 3)
+        assert wait_until(lambda: harness.manager.status().connected)
+        time.sleep(1.0)  # healthy for longer than backoff_reset_after_seconds
+        fake_server.drop_all()
+        assert wait_until(lambda: len(failures_seen) == 4)
+    finally:
+        harness.manager.stop()
+    assert failures_seen == [1, 2, 3, 1]
