@@ -273,7 +273,7 @@ def test_backoff_grows_on_quick_failures_and_resets_after_a_healthy_connection(
         return 0.0
 
     monkeypatch.setattr(websocket_module, "backoff_delay", recording_delay)
-    harness = Harness(fake_server.url, loop_thread, ["BTCUSDT"], backoff_reset_after_seconds=0.8)
+    harness = Harness(fake_server.url, loop_thread, ["BTCUSDT"], backoff_reset_after_seconds=1.5)
     harness.manager.start()
     try:
         for drop in range(3):  # dropped right after connecting: each failure counts
@@ -283,7 +283,7 @@ def test_backoff_grows_on_quick_failures_and_resets_after_a_healthy_connection(
             fake_server.drop_all()
         assert wait_until(lambda: len(failures_seen) == 3)
         assert wait_until(lambda: harness.manager.status().connected)
-        time.sleep(1.0)  # healthy for longer than backoff_reset_after_seconds
+        time.sleep(1.8)  # healthy for longer than backoff_reset_after_seconds
         fake_server.drop_all()
         assert wait_until(lambda: len(failures_seen) == 4)
     finally:
