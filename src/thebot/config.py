@@ -58,7 +58,7 @@ class MarketSettings:
 
     def __post_init__(self) -> None:
         _require(self.source in SOURCES, "market.source", f"must be one of {', '.join(SOURCES)}")
-        _require(len(self.symbols) > 0, "market.symbols", "list at least one symbol, e.g. [\"BTCUSDT\"]")
+        _require(len(self.symbols) > 0, "market.symbols", 'list at least one symbol, e.g. ["BTCUSDT"]')
         for symbol in self.symbols:
             _require(
                 symbol.isalnum() and symbol.isupper(),
@@ -153,7 +153,9 @@ def _convert(value: Any, annotation: Any, key: str) -> Any:
         return value
     if annotation is float:
         _require(
-            isinstance(value, int | float) and not isinstance(value, bool), key, f"expected a number, got {value!r}"
+            isinstance(value, int | float) and not isinstance(value, bool),
+            key,
+            f"expected a number, got {value!r}",
         )
         return float(value)
     if annotation is str:
