@@ -205,13 +205,33 @@ def test_after_five_drops_and_a_40_second_stall_closed_candles_equal_the_venue(
     assert len(window) >= 40, "expected about 50 simulated minutes in the window"
     expected = rest_klines(venue, "BTCUSDT", window_start, window[-1].open_time)
     assert [candle.open_time for candle in window] == [int(row[0]) for row in expected]
-    assert [_ohlcv(candle) for candle in window] == [
-        (float(row[1]), float(row[2]), float(row[3]), float(row[4]), float(row[5])) for row in expected
+    # Every field, not only OHLCV: streamed and backfilled candles alike carry the taker-buy volume.
+    assert [_fields(candle) for candle in window] == [
+        (
+            float(row[1]),
+            float(row[2]),
+            float(row[3]),
+            float(row[4]),
+            float(row[5]),
+            float(row[7]),
+            int(row[8]),
+            float(row[9]),
+        )
+        for row in expected
     ]
 
 
-def _ohlcv(candle: Candle) -> tuple[float, float, float, float, float]:
-    return (candle.open, candle.high, candle.low, candle.close, candle.volume)
+def _fields(candle: Candle) -> tuple[float, float, float, float, float, float, int, float]:
+    return (
+        candle.open,
+        candle.high,
+        candle.low,
+        candle.close,
+        candle.volume,
+        candle.quote_volume,
+        candle.trades,
+        candle.taker_buy_volume,
+    )
 
 
 def test_klines_beyond_the_buffer_come_from_the_store(tmp_path: Any) -> None:

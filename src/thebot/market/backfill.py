@@ -62,8 +62,15 @@ class BackfillProgress:
         }
 
 
-def ohlcv_to_candle(row: list[Any], closed: bool) -> Candle:
-    """ccxt's OHLCV row: `[1677628800000, 23141.57, 23180.0, 23120.1, 23161.8, 812.4]`."""
+def kline_row_to_candle(row: list[Any], closed: bool) -> Candle:
+    """One row of Binance's REST klines, fetched through ccxt's `publicGetKlines`.
+
+    ccxt's `fetch_ohlcv` keeps only the first six fields; the quote volume, trade count and taker-buy
+    volume matter too (volume delta is 2·taker-buy − volume), so backfill reads the whole row::
+
+        [1677628800000, "23141.57", "23180.00", "23120.10", "23161.80", "812.4", 1677628859999,
+         "18801234.5", 9876, "401.2", "9290000.1", "0"]
+    """
     return Candle(
         open_time=int(row[0]),
         open=float(row[1]),
@@ -72,6 +79,9 @@ def ohlcv_to_candle(row: list[Any], closed: bool) -> Candle:
         close=float(row[4]),
         volume=float(row[5]),
         closed=closed,
+        quote_volume=float(row[7]),
+        trades=int(row[8]),
+        taker_buy_volume=float(row[9]),
     )
 
 
@@ -236,7 +246,7 @@ class Backfiller:
             markets = self._client.markets_by_id.get(symbol)
             if not markets:
                 raise ValueError(f"the venue does not list {symbol}")
-            self._symbols[symbol] = markets[0]["symbol"]
+            self._symbols[symbol] = str(markets[0]["id"])
         return self._client, self._symbols[symbol]
 
     async def _fetch(self, key: StreamKey, since: int | None, params: dict[str, Any]) -> list[list[Any]]:
@@ -248,9 +258,15 @@ class Backfiller:
                 await asyncio.sleep(wait)
             self._last_request_at = time.monotonic()
         self._requests += 1
-        rows: list[list[Any]] = await client.fetch_ohlcv(
-            market_symbol, key.timeframe.value, since=since, limit=self._page_size, params=params
-        )
+        request: dict[str, Any] = {
+            "symbol": market_symbol,
+            "interval": key.timeframe.value,
+            "limit": self._page_size,
+            **params,
+        }
+        if since is not None:
+            request["startTime"] = since
+        rows: list[list[Any]] = await client.publicGetKlines(request)
         return rows
 
     async def _run(self, job: BackfillJob, number: int) -> None:
@@ -308,10 +324,10 @@ class Backfiller:
             return 0
         rows = sorted(rows, key=lambda row: int(row[0]))
         closed_rows = rows[:-1] if forming_last else rows
-        closed = [ohlcv_to_candle(row, closed=True) for row in closed_rows]
+        closed = [kline_row_to_candle(row, closed=True) for row in closed_rows]
         candles = list(closed)
         if forming_last:
-            candles.append(ohlcv_to_candle(rows[-1], closed=False))
+            candles.append(kline_row_to_candle(rows[-1], closed=False))
         self._datastream.merge(key.symbol, key.timeframe, candles)
         if closed and self._on_closed is not None:
             try:

@@ -22,26 +22,33 @@ class FakeExchange:
         self.newest = newest
         self.failures = failures
         self.calls: list[tuple[int | None, dict[str, Any]]] = []
-        self.markets_by_id = {"BTCUSDT": [{"symbol": "BTC/USDT"}]}
+        self.markets_by_id = {"BTCUSDT": [{"symbol": "BTC/USDT", "id": "BTCUSDT"}]}
         self.closed = False
 
     async def load_markets(self) -> None:
         return None
 
     def row(self, index: int) -> list[Any]:
+        """Binance's 12-field kline row, numbers as strings where Binance sends strings."""
         # The forming candle's close differs from its final value: a repaint would show.
         close = 100.0 + index + (0.5 if index == self.newest else 0.0)
-        return [T0 + index * MINUTE, 100.0, close + 1, 99.0, close, 10.0 + index]
+        volume = 10.0 + index
+        open_time = T0 + index * MINUTE
+        return [
+            open_time, "100.0", str(close + 1), "99.0", str(close), str(volume), open_time + MINUTE - 1,
+            str(volume * 100), 7 + index, str(volume * 0.25), str(volume * 25), "0",
+        ]  # fmt: skip
 
-    async def fetch_ohlcv(
-        self, symbol: str, timeframe: str, since: int | None = None, limit: int = 500, params: Any = None
-    ) -> list[list[Any]]:
-        assert symbol == "BTC/USDT" and timeframe == "1m"
-        self.calls.append((since, dict(params or {})))
+    async def publicGetKlines(self, request: dict[str, Any]) -> list[list[Any]]:
+        assert request["symbol"] == "BTCUSDT" and request["interval"] == "1m"
+        since = request.get("startTime")
+        limit = int(request["limit"])
+        params = {key: value for key, value in request.items() if key == "endTime"}
+        self.calls.append((since, params))
         if self.failures:
             self.failures -= 1
             raise ConnectionError("venue hiccup")
-        end_time = (params or {}).get("endTime")
+        end_time = params.get("endTime")
         last = self.newest if end_time is None else min(self.newest, (end_time - T0) // MINUTE)
         first = (since - T0) // MINUTE if since is not None else last - limit + 1
         if since is not None:
@@ -90,6 +97,10 @@ def test_start_fills_the_buffer_from_the_newest_pages() -> None:
     assert snapshot.open_time.tolist() == [T0 + index * MINUTE for index in range(76, 101)]
     assert snapshot.closed.tolist() == [True] * 24 + [False]
     assert snapshot.close[-1] == 200.5
+    # The whole Binance row survives: volume delta needs the taker-buy volume.
+    assert snapshot.taker_buy_volume.tolist() == [(10.0 + index) * 0.25 for index in range(76, 101)]
+    assert snapshot.quote_volume[0] == 8_600.0 and snapshot.trades[0] == 83
+    assert all(candle.taker_buy_volume == candle.volume * 0.25 for candle in stored)
     # Only closed candles go to the store; the forming one is not history yet.
     assert T0 + 100 * MINUTE not in {candle.open_time for candle in stored}
     assert all(candle.closed for candle in stored)
