@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import talib as _talib_module
 
-from thebot.indicators import IndicatorFactory, candles_head
+from thebot.indicators import IndicatorFactory
 from thebot.indicators.custom.vwap import SessionVwap
 from thebot.indicators.defaults import BENCHMARK_PATTERNS, DEFAULT_INDICATORS
 from thebot.market.models import Candle, CandleSnapshot
@@ -131,7 +131,7 @@ def run(argv: list[str]) -> dict[str, object]:
         direct_seconds = min(direct_seconds, best_of(1, lambda: direct_calls(candles)))
         factory_seconds = min(factory_seconds, best_of(1, lambda: factory_calls(factory, candles)))
 
-    history = candles_head(candles, 1_000)
+    history = candles.head(1_000)
     next_candle = candles.candle(1_000)
     # One stream handle per distinct indicator: the default set (kept live for the chart) and what the
     # rules read share handles where they coincide (EMA 12/26, RSI 14, MACD, BBANDS, five patterns).

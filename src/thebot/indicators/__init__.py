@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from thebot.indicators.defaults import DEFAULT_PATTERNS
 from thebot.indicators.errors import IndicatorError
-from thebot.indicators.factory import IndicatorFactory, candles_head
+from thebot.indicators.factory import IndicatorFactory
 from thebot.indicators.metadata import IndicatorInfo, IndicatorSpec, ParameterInfo, Placement
-from thebot.indicators.patterns import ALL_PATTERNS, DEFAULT_PATTERNS
+from thebot.indicators.patterns import ALL_PATTERNS
 from thebot.indicators.streaming import IndicatorStream
 
 __all__ = [
@@ -18,5 +19,4 @@ __all__ = [
     "IndicatorStream",
     "ParameterInfo",
     "Placement",
-    "candles_head",
 ]

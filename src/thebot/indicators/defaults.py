@@ -6,6 +6,30 @@ from thebot.indicators.metadata import ParameterValue
 
 IndicatorChoice = tuple[str, dict[str, ParameterValue]]
 
+# The list, in TA-Lib's names. Engulfing and harami cover both directions; TA-Lib's CDLDOJI covers
+# the plain doji, CDLLONGLEGGEDDOJI the long-legged one; CDLRISEFALL3METHODS covers rising and falling.
+DEFAULT_PATTERNS: tuple[str, ...] = (
+    "CDLHAMMER",
+    "CDLINVERTEDHAMMER",
+    "CDLSHOOTINGSTAR",
+    "CDLHANGINGMAN",
+    "CDLENGULFING",
+    "CDLHARAMI",
+    "CDLDOJI",
+    "CDLDRAGONFLYDOJI",
+    "CDLGRAVESTONEDOJI",
+    "CDLLONGLEGGEDDOJI",
+    "CDLMORNINGSTAR",
+    "CDLEVENINGSTAR",
+    "CDL3WHITESOLDIERS",
+    "CDL3BLACKCROWS",
+    "CDLPIERCING",
+    "CDLDARKCLOUDCOVER",
+    "CDLSPINNINGTOP",
+    "CDLHIGHWAVE",
+    "CDLRISEFALL3METHODS",
+)
+
 BENCHMARK_PATTERNS: tuple[str, ...] = (
     "CDLENGULFING",
     "CDLHAMMER",

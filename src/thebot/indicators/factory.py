@@ -127,25 +127,6 @@ def _convert(info: IndicatorInfo, parameter: ParameterInfo, value: object) -> Pa
     return integer
 
 
-def candles_head(candles: CandleSnapshot, count: int) -> CandleSnapshot:
-    """The oldest `count` candles (a view), the counterpart of `CandleSnapshot.tail`."""
-    return CandleSnapshot(
-        symbol=candles.symbol,
-        timeframe=candles.timeframe,
-        version=candles.version,
-        open_time=candles.open_time[:count],
-        open=candles.open[:count],
-        high=candles.high[:count],
-        low=candles.low[:count],
-        close=candles.close[:count],
-        volume=candles.volume[:count],
-        quote_volume=candles.quote_volume[:count],
-        trades=candles.trades[:count],
-        taker_buy_volume=candles.taker_buy_volume[:count],
-        closed=candles.closed[:count],
-    )
-
-
 class IndicatorFactory:
     """Builds validated specs, batch series and live streams for every indicator the app offers.
 
@@ -290,6 +271,6 @@ class IndicatorFactory:
             return CustomStream(
                 resolved, info.outputs, custom.start(parameters), tuple(float("nan") for _ in info.outputs)
             )
-        state = custom.open(candles_head(candles, len(candles) - 1), parameters)
+        state = custom.open(candles.head(len(candles) - 1), parameters)
         value = state.update(candles.candle(len(candles) - 1))
         return CustomStream(resolved, info.outputs, state, value)

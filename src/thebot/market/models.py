@@ -88,21 +88,27 @@ class CandleSnapshot:
             taker_buy_volume=float(self.taker_buy_volume[index]),
         )
 
+    def head(self, count: int) -> CandleSnapshot:
+        """The oldest `count` candles (views, not copies)."""
+        return self._rows(slice(0, max(0, count)))
+
     def tail(self, count: int) -> CandleSnapshot:
         """The newest `count` candles (all of them when fewer exist)."""
-        start = max(0, len(self) - count)
+        return self._rows(slice(max(0, len(self) - count), None))
+
+    def _rows(self, rows: slice) -> CandleSnapshot:
         return CandleSnapshot(
             symbol=self.symbol,
             timeframe=self.timeframe,
             version=self.version,
-            open_time=self.open_time[start:],
-            open=self.open[start:],
-            high=self.high[start:],
-            low=self.low[start:],
-            close=self.close[start:],
-            volume=self.volume[start:],
-            quote_volume=self.quote_volume[start:],
-            trades=self.trades[start:],
-            taker_buy_volume=self.taker_buy_volume[start:],
-            closed=self.closed[start:],
+            open_time=self.open_time[rows],
+            open=self.open[rows],
+            high=self.high[rows],
+            low=self.low[rows],
+            close=self.close[rows],
+            volume=self.volume[rows],
+            quote_volume=self.quote_volume[rows],
+            trades=self.trades[rows],
+            taker_buy_volume=self.taker_buy_volume[rows],
+            closed=self.closed[rows],
         )

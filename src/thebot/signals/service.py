@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from thebot.config import Settings
-from thebot.indicators import IndicatorError, IndicatorFactory, candles_head
+from thebot.indicators import IndicatorError, IndicatorFactory
 from thebot.market.datastream import DataStream
 from thebot.market.models import Candle, StreamKey
 from thebot.market.timeframe import Timeframe
@@ -181,9 +181,9 @@ class AnalyticsService:
         the aggregator as history (no observer calls: they are not news)."""
         snapshot = self._datastream.snapshot(key.symbol, key.timeframe)
         count = int(np.searchsorted(snapshot.open_time, candle.open_time, side="left"))
-        history = candles_head(snapshot, count)
+        history = snapshot.head(count)
         if count and not bool(history.closed.all()):
-            history = candles_head(history, int(np.argmin(history.closed)))
+            history = history.head(int(np.argmin(history.closed)))
         if len(history):
             replayed = [
                 to_signal(hit, key.symbol, key.timeframe, history.candle(index), provisional=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from thebot.indicators.defaults import DEFAULT_PATTERNS
 from thebot.market.timeframe import Timeframe
 
 RULE_FAMILIES: tuple[str, ...] = (
@@ -98,27 +99,7 @@ class SignalSettings:
     stochastic_slowd: int = 3
     stochastic_oversold: float = 20.0
     stochastic_overbought: float = 80.0
-    patterns: tuple[str, ...] = (
-        "CDLHAMMER",
-        "CDLINVERTEDHAMMER",
-        "CDLSHOOTINGSTAR",
-        "CDLHANGINGMAN",
-        "CDLENGULFING",
-        "CDLHARAMI",
-        "CDLDOJI",
-        "CDLDRAGONFLYDOJI",
-        "CDLGRAVESTONEDOJI",
-        "CDLLONGLEGGEDDOJI",
-        "CDLMORNINGSTAR",
-        "CDLEVENINGSTAR",
-        "CDL3WHITESOLDIERS",
-        "CDL3BLACKCROWS",
-        "CDLPIERCING",
-        "CDLDARKCLOUDCOVER",
-        "CDLSPINNINGTOP",
-        "CDLHIGHWAVE",
-        "CDLRISEFALL3METHODS",
-    )
+    patterns: tuple[str, ...] = DEFAULT_PATTERNS
     pattern_volume_factor: float = 1.5
     pattern_volume_period: int = 20
     zone_period: int = 20

@@ -99,21 +99,7 @@ def candles_from_rows(rows: list[tuple[float, float, float, float]], volume: flo
 
 
 def head(candles: CandleSnapshot, count: int) -> CandleSnapshot:
-    return CandleSnapshot(
-        symbol=candles.symbol,
-        timeframe=candles.timeframe,
-        version=candles.version,
-        open_time=candles.open_time[:count],
-        open=candles.open[:count],
-        high=candles.high[:count],
-        low=candles.low[:count],
-        close=candles.close[:count],
-        volume=candles.volume[:count],
-        quote_volume=candles.quote_volume[:count],
-        trades=candles.trades[:count],
-        taker_buy_volume=candles.taker_buy_volume[:count],
-        closed=candles.closed[:count],
-    )
+    return candles.head(count)
 
 
 def with_forming(candles: CandleSnapshot, count: int, forming: Candle) -> CandleSnapshot:
