@@ -40,8 +40,10 @@ def market(fake_server: FakeStreamServer, loop_thread: EventLoopThread) -> Itera
 def test_health_reports_the_connection_and_every_stream(market: MarketData) -> None:
     # Messages are counted on receipt and applied by the processing task: wait for both.
     assert wait_until(
-        lambda: market.health()["websocket"]["messages"] > 20
-        and market.datastream.last_candle("BTCUSDT", Timeframe.M1) is not None
+        lambda: (
+            market.health()["websocket"]["messages"] > 20
+            and market.datastream.last_candle("BTCUSDT", Timeframe.M1) is not None
+        )
     )
     health = market.health()
     websocket = health["websocket"]
