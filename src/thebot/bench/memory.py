@@ -45,7 +45,7 @@ def rss_mb() -> float:
 def fill_buffers(datastream: DataStream) -> int:
     """Top every buffer up to capacity with older closed candles; returns how many were added."""
     added = 0
-    for key in datastream.keys():  # noqa: SIM118 - DataStream is not a mapping
+    for key in datastream.keys():
         snapshot = datastream.snapshot(key.symbol, key.timeframe)
         missing = datastream.capacity - len(snapshot)
         if missing <= 0 or len(snapshot) == 0:

@@ -12,6 +12,7 @@ import logging
 import math
 import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,12 +37,24 @@ logger = logging.getLogger(__name__)
 
 SERIES_CACHE_SIZE = 64
 _STOP = object()
+# How often the worker looks for streams that have history but no evaluator yet. Without this a stream
+# would wait for its first close, which for a 1d candle at real speed can be a day away.
+_OPEN_SCAN_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
 class _Closed:
     key: StreamKey
     candle: Candle
+
+
+@dataclass(frozen=True, slots=True)
+class _Open:
+    """Open `key` on its closed candles up to `through_open_time`. Queued behind the closes already
+    waiting, so that none of them is mistaken for history, and ahead of later ones, which stay news."""
+
+    key: StreamKey
+    through_open_time: int
 
 
 class AnalyticsService:
@@ -56,6 +69,7 @@ class AnalyticsService:
         self._queue: queue.Queue[object] = queue.Queue()
         self._forming: dict[StreamKey, Candle] = {}
         self._forming_lock = threading.Lock()
+        self._open_requested: set[StreamKey] = set()  # worker thread only
         self._worker: threading.Thread | None = None
         self._subscribed = False
         self._running = False
@@ -119,19 +133,36 @@ class AnalyticsService:
     # -- worker --------------------------------------------------------------------------------------
 
     def _work(self) -> None:
+        next_scan = 0.0
         while True:
-            item = self._queue.get()
+            try:
+                item: object = self._queue.get(timeout=_OPEN_SCAN_SECONDS)
+            except queue.Empty:
+                item = None
             # Stop ahead of any backlog: a busy venue can queue many closes, and a thread still inside
             # TA-Lib or DuckDB when the interpreter exits aborts the process.
             if item is _STOP or not self._running:
                 if isinstance(item, threading.Event):
                     item.set()
                 return
+            now = time.monotonic()
+            if now >= next_scan:
+                next_scan = now + _OPEN_SCAN_SECONDS
+                try:
+                    self.request_waiting_opens()
+                except Exception:
+                    logger.exception("analytics could not open waiting streams; retrying in a second")
             try:
+                if item is None:
+                    continue
                 if isinstance(item, threading.Event):
                     item.set()
                 elif isinstance(item, _Closed):
                     self.process_close(item.key, item.candle)
+                elif isinstance(item, _Open):
+                    self._open_requested.discard(item.key)
+                    if item.key not in self._evaluators:
+                        self._open(item.key, item.through_open_time + item.key.timeframe.milliseconds)
                 elif isinstance(item, StreamKey):
                     with self._forming_lock:
                         candle = self._forming.pop(item, None)
@@ -152,7 +183,7 @@ class AnalyticsService:
             or candle.open_time != last + key.timeframe.milliseconds
             or self._history_grew(key, evaluator, candle)
         ):
-            evaluator = self._open(key, candle)
+            evaluator = self._open(key, candle.open_time)
         hits = evaluator.close(candle)
         signals = [to_signal(hit, key.symbol, key.timeframe, candle, provisional=False) for hit in hits]
         self.aggregator.close_bar(key.symbol, key.timeframe, candle.open_time, signals)
@@ -176,11 +207,27 @@ class AnalyticsService:
         before = int(np.searchsorted(snapshot.open_time, candle.open_time, side="left"))
         return before > evaluator.count
 
-    def _open(self, key: StreamKey, candle: Candle) -> StreamEvaluator:
-        """A fresh evaluator on the buffered closed candles before `candle`, their signals replayed into
-        the aggregator as history (no observer calls: they are not news)."""
+    def request_waiting_opens(self) -> int:
+        """Queue an opening for every stream that has closed candles but no evaluator yet (history from
+        the store or the backfill arrives without close events); returns how many were queued."""
+        requested = 0
+        for key in self._datastream.keys():
+            if key in self._evaluators or key in self._open_requested:
+                continue
+            newest = self._datastream.snapshot(key.symbol, key.timeframe, limit=2)
+            closed_times = newest.open_time[newest.closed]
+            if closed_times.size == 0:
+                continue  # nothing closed yet: look again on the next scan
+            self._open_requested.add(key)
+            self._queue.put(_Open(key, int(closed_times[-1])))
+            requested += 1
+        return requested
+
+    def _open(self, key: StreamKey, before_open_time: int) -> StreamEvaluator:
+        """A fresh evaluator on the buffered closed candles before `before_open_time`, their signals
+        replayed into the aggregator as history (no observer calls: they are not news)."""
         snapshot = self._datastream.snapshot(key.symbol, key.timeframe)
-        count = int(np.searchsorted(snapshot.open_time, candle.open_time, side="left"))
+        count = int(np.searchsorted(snapshot.open_time, before_open_time, side="left"))
         history = snapshot.head(count)
         if count and not bool(history.closed.all()):
             history = history.head(int(np.argmin(history.closed)))

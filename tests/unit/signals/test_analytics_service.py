@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
 
 import duckdb
@@ -211,3 +212,30 @@ def test_backfill_arriving_after_live_candles_warms_up_and_replays(stream: DataS
             if index < HISTORY or index >= HISTORY + 3
         }
         assert expected <= found
+
+
+def test_a_stream_with_history_is_opened_without_waiting_for_a_close(stream: DataStream, candles) -> None:  # type: ignore[no-untyped-def]
+    """A 1d stream at real speed closes once a day: its history must be analysed as soon as it is loaded."""
+    for service in _service(stream, _settings(cooldown_bars=0)):
+        # History arrives by merge (store restore or backfill), with the newest candle still forming.
+        history = [candles.candle(index) for index in range(HISTORY)]
+        history[-1] = dataclasses.replace(history[-1], closed=False)
+        stream.merge("BTCUSDT", Timeframe.M1, history)
+        deadline = time.monotonic() + 5
+        found: list[object] = []
+        while time.monotonic() < deadline and not found:
+            time.sleep(0.1)
+            found = service.signals("BTCUSDT", Timeframe.M1, limit=10_000)
+        rules = build_rules(service.factory, service.settings)
+        replay = evaluate_history(service.factory, rules, candles.head(HISTORY - 1))
+        expected = {(int(candles.open_time[index]), hit.rule, hit.side) for index, hit in replay}
+        assert {(s.time, s.rule, s.side) for s in service.signals("BTCUSDT", "1m", limit=10_000)} == expected
+        assert len(expected) > 5
+        # The 5m stream has nothing closed: it stays unopened and costs nothing.
+        assert service.signals("BTCUSDT", Timeframe.M5, limit=10) == []
+        # The forming candle then closes live and is evaluated as news, continuing the opened history.
+        _feed(stream, candles, HISTORY - 1, HISTORY + 20)
+        assert service.wait_idle()
+        replay = evaluate_history(service.factory, rules, candles.head(HISTORY + 20))
+        expected = {(int(candles.open_time[index]), hit.rule, hit.side) for index, hit in replay}
+        assert {(s.time, s.rule, s.side) for s in service.signals("BTCUSDT", "1m", limit=10_000)} == expected
