@@ -24,6 +24,7 @@ from dash_modules.figures import (
     empty_figure,
     plan_patch,
     state_after,
+    time_axis_clip,
 )
 from dash_modules.indicators_panel import INDICATOR_PICKER, ChartDecorator
 from thebot.market.datastream import DataStream
@@ -112,6 +113,10 @@ def chart_update(
         plan = plan_patch(state, snapshot, window)
         if plan is not None:
             patch, after = patch_from_plan(plan), state_after(state, snapshot, plan)
+            if plan.append["x"] or plan.trim:
+                patch["layout"]["xaxis"]["autorangeoptions"] = time_axis_clip(
+                    after.first_open_time, after.last_open_time, timeframe.milliseconds
+                )
             if decorator is not None:
                 decorator.patch(patch, snapshot.tail(after.count))
             return patch, after.to_dict()

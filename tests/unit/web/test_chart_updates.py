@@ -101,7 +101,8 @@ def test_new_candle_is_appended_and_window_trimmed(stream: DataStream) -> None:
     stream.update("BTCUSDT", Timeframe.M1, candle(400, 30_390.0, closed=False))
     patch, new_state = tick(stream, "1m", state)
     assert isinstance(patch, Patch)
-    assert len(json.dumps(patch.to_plotly_json())) < 2_000
+    # One candle in, one out of eight arrays, and the axis bounds: still a tenth of the full figure.
+    assert len(json.dumps(patch.to_plotly_json())) < 2_500 < len(json.dumps(full)) // 10
     patched = apply_patch(full, patch)
     rebuilt, _ = tick(stream, "1m", None, force_full=True)
     for trace in (CANDLE_TRACE, VOLUME_TRACE):
@@ -111,6 +112,13 @@ def test_new_candle_is_appended_and_window_trimmed(stream: DataStream) -> None:
     assert patched["data"][VOLUME_TRACE]["marker"]["color"][-2] == DOWN_COLOR
     assert new_state["count"] == WINDOW
     assert new_state["last_open_time"] == candle(400, 0).open_time
+    # The time axis follows the window, half a candle either side, so markers cannot pad it.
+    clip = patched["layout"]["xaxis"]["autorangeoptions"]
+    assert clip == rebuilt["layout"]["xaxis"]["autorangeoptions"]
+    assert clip == {
+        "clipmin": candle(101, 0).open_time - 30_000,
+        "clipmax": candle(400, 0).open_time + 30_000,
+    }
 
 
 def test_history_changed_under_the_chart_gives_a_full_figure(stream: DataStream) -> None:
