@@ -19,25 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from thebot.market.models import Candle, CandleSnapshot, StreamKey
+from thebot.market.models import KLINE_COLUMNS, Candle, CandleSnapshot, StreamKey
 from thebot.market.timeframe import Timeframe
 
 logger = logging.getLogger(__name__)
 
 _FLOAT_FIELDS = ("open", "high", "low", "close", "volume", "quote_volume", "taker_buy_volume")
 _INT_FIELDS = ("open_time", "trades")
-_ROW_FIELDS = (
-    "open_time",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "quote_volume",
-    "trades",
-    "taker_buy_volume",
-    "closed",
-)
+_ROW_FIELDS = (*KLINE_COLUMNS, "closed")
 _ROW_DTYPE = np.dtype(
     [
         (name, np.int64 if name in _INT_FIELDS else np.bool_ if name == "closed" else np.float64)

@@ -13,6 +13,19 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
+# A candle's numeric columns in Binance's order; the buffers add `closed`, the store its key columns.
+KLINE_COLUMNS = (
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "quote_volume",
+    "trades",
+    "taker_buy_volume",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Candle:

@@ -21,23 +21,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from thebot.market.models import Candle, StreamKey
+from thebot.market.models import KLINE_COLUMNS, Candle, StreamKey
 from thebot.market.timeframe import Timeframe
 
 logger = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
-COLUMNS = (
-    "open_time",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "quote_volume",
-    "trades",
-    "taker_buy_volume",
-)
+COLUMNS = KLINE_COLUMNS
 # No NOT NULL constraints and no primary-key index: both made the bulk insert 2-3x slower, and the
 # single writer only ever inserts complete rows with a unique key (see `_commit`).
 _SCHEMA = """

@@ -10,6 +10,7 @@ from dash import Patch, no_update
 
 from dash_modules.chart import chart_update
 from dash_modules.figures import CANDLE_TRACE, DOWN_COLOR, UP_COLOR, VOLUME_TRACE, candlestick_figure
+from tests.unit.web.patching import apply_patch
 from thebot.market.datastream import DataStream
 from thebot.market.models import Candle
 from thebot.market.timeframe import Timeframe
@@ -43,26 +44,6 @@ def tick(stream: DataStream, timeframe: str, state: dict | None, force_full: boo
     return chart_update(
         stream, WINDOW, symbol="BTCUSDT", timeframe_value=timeframe, state_data=state, force_full=force_full
     )
-
-
-def apply_patch(figure: dict, patch: Patch) -> dict:
-    """Apply a Dash Patch the way the browser does (Assign, Extend, Delete by position)."""
-    figure = json.loads(json.dumps(figure))
-    for operation in patch.to_plotly_json()["operations"]:
-        *path, last = operation["location"]
-        target = figure
-        for step in path:
-            target = target[step]
-        kind = operation["operation"]
-        if kind == "Assign":
-            target[last] = operation["params"]["value"]
-        elif kind == "Extend":
-            target[last].extend(operation["params"]["value"])
-        elif kind == "Delete":
-            del target[last]
-        else:  # pragma: no cover - the chart uses only these three
-            raise AssertionError(f"unexpected patch operation {kind}")
-    return figure
 
 
 def test_first_tick_builds_a_full_valid_figure(stream: DataStream) -> None:

@@ -25,6 +25,7 @@ from dash_modules.indicators_panel import (
     signal_rows,
 )
 from tests.unit.indicators.candle_data import candles_from_rows, generated_candles
+from tests.unit.web.patching import apply_patch
 from thebot.config import Settings
 from thebot.indicators import Placement
 from thebot.market.datastream import DataStream
@@ -41,26 +42,6 @@ def signal(index: int, side: Side, provisional: bool = False, rule: str = "rsi")
     return Signal(
         START + index * 60_000, "BTCUSDT", Timeframe.M1, side, rule, 0.7, 100.0, "because", provisional
     )
-
-
-def apply_patch(figure: dict[str, Any], patch: Patch) -> dict[str, Any]:
-    """Apply a Dash Patch the way the browser does (Assign, Extend, Delete by position)."""
-    result: dict[str, Any] = json.loads(json.dumps(figure))
-    for operation in patch.to_plotly_json()["operations"]:
-        *path, last = operation["location"]
-        target: Any = result
-        for step in path:
-            target = target[step]
-        kind = operation["operation"]
-        if kind == "Assign":
-            target[last] = operation["params"]["value"]
-        elif kind == "Extend":
-            target[last].extend(operation["params"]["value"])
-        elif kind == "Delete":
-            del target[last]
-        else:
-            raise AssertionError(f"unexpected patch operation {kind}")
-    return result
 
 
 def by_name(figure: dict[str, Any]) -> dict[str, dict[str, Any]]:
