@@ -243,21 +243,7 @@ class DataStream:
         Same open time replaces the forming candle; a newer one appends and closes the previous one
         (even when its `x=true` message was lost); an older one is ignored and counted.
         """
-        return self.update_values(
-            symbol,
-            timeframe,
-            candle.open_time,
-            candle.open,
-            candle.high,
-            candle.low,
-            candle.close,
-            candle.volume,
-            candle.closed,
-            candle.quote_volume,
-            candle.trades,
-            candle.taker_buy_volume,
-            candle,
-        )
+        return self.update_values(symbol, timeframe, *candle.values(), candle)
 
     def update_values(  # noqa: PLR0917 - positional on purpose: the hot path of every message
         self,

@@ -42,6 +42,21 @@ class Candle:
     trades: int = 0
     taker_buy_volume: float = 0.0
 
+    def values(self) -> tuple[int, float, float, float, float, float, bool, float, int, float]:
+        """The fields in declaration order: what `DataStream.update_values` takes after the stream key."""
+        return (
+            self.open_time,
+            self.open,
+            self.high,
+            self.low,
+            self.close,
+            self.volume,
+            self.closed,
+            self.quote_volume,
+            self.trades,
+            self.taker_buy_volume,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class KlineEvent:

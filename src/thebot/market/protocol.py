@@ -233,21 +233,7 @@ def kline_values(data: dict[str, Any]) -> tuple[int, KlineValues] | None:
 
 
 def values_of(event: KlineEvent) -> KlineValues:
-    candle = event.candle
-    return (
-        event.symbol,
-        event.timeframe,
-        candle.open_time,
-        candle.open,
-        candle.high,
-        candle.low,
-        candle.close,
-        candle.volume,
-        candle.closed,
-        candle.quote_volume,
-        candle.trades,
-        candle.taker_buy_volume,
-    )
+    return (event.symbol, event.timeframe, *event.candle.values())
 
 
 def parse_kline(data: dict[str, Any]) -> KlineEvent:

@@ -126,20 +126,26 @@ def live() -> Iterator[tuple[DataStream, AnalyticsService, Any]]:
         analytics.stop()
 
 
+def tick(
+    stream: DataStream, decorator: ChartDecorator, state: dict[str, Any] | None, force_full: bool = True
+) -> tuple[Any, Any]:
+    return chart_update(
+        stream,
+        WINDOW,
+        symbol="BTCUSDT",
+        timeframe_value="1m",
+        state_data=state,
+        force_full=force_full,
+        decorator=decorator,
+    )
+
+
 def test_chart_tick_with_picked_indicators_and_markers(
     live: tuple[DataStream, AnalyticsService, Any],
 ) -> None:
     stream, analytics, services = live
     decorator = ChartDecorator(services, ["RSI", "BBANDS", "CDLENGULFING"])
-    figure, state = chart_update(
-        stream,
-        WINDOW,
-        symbol="BTCUSDT",
-        timeframe_value="1m",
-        state_data=None,
-        force_full=True,
-        decorator=decorator,
-    )
+    figure, state = tick(stream, decorator, state=None)
     go.Figure(figure)
     traces = by_name(figure)
     snapshot = stream.snapshot("BTCUSDT", Timeframe.M1)
@@ -157,38 +163,14 @@ def test_chart_tick_with_picked_indicators_and_markers(
     stream.update(
         "BTCUSDT", Timeframe.M1, dataclasses.replace(last, close=last.close * 1.01, high=last.high * 1.01)
     )
-    patch, _ = chart_update(
-        stream,
-        WINDOW,
-        symbol="BTCUSDT",
-        timeframe_value="1m",
-        state_data=state,
-        force_full=False,
-        decorator=decorator,
-    )
+    patch, _ = tick(stream, decorator, state=state, force_full=False)
     assert isinstance(patch, Patch)
     patched = apply_patch(figure, patch)
-    rebuilt, _ = chart_update(
-        stream,
-        WINDOW,
-        symbol="BTCUSDT",
-        timeframe_value="1m",
-        state_data=None,
-        force_full=True,
-        decorator=decorator,
-    )
+    rebuilt, _ = tick(stream, decorator, state=None)
     assert json.loads(json.dumps(patched["data"])) == json.loads(json.dumps(rebuilt["data"]))
 
 
 def test_unknown_pick_is_skipped_not_fatal(live: tuple[DataStream, AnalyticsService, Any]) -> None:
     stream, _, services = live
-    figure, _ = chart_update(
-        stream,
-        WINDOW,
-        symbol="BTCUSDT",
-        timeframe_value="1m",
-        state_data=None,
-        force_full=True,
-        decorator=ChartDecorator(services, ["NOT_AN_INDICATOR", "EMA"]),
-    )
+    figure, _ = tick(stream, ChartDecorator(services, ["NOT_AN_INDICATOR", "EMA"]), state=None)
     assert "EMA" in by_name(figure)
