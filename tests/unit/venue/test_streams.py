@@ -156,7 +156,10 @@ def test_bad_requests_get_binance_error_replies(
 def test_more_than_five_messages_a_second_disconnects(fast_venue: RunningVenue) -> None:
     with open_socket(f"{fast_venue.ws_url}/ws") as socket:
         for request_id in range(8):
-            socket.send(orjson.dumps({"method": "LIST_SUBSCRIPTIONS", "id": request_id}).decode())
+            try:
+                socket.send(orjson.dumps({"method": "LIST_SUBSCRIPTIONS", "id": request_id}).decode())
+            except ConnectionClosed:
+                break  # the venue may close before the last sends leave: the replies still count
         replies = []
         with pytest.raises(ConnectionClosed):
             for _ in range(20):
