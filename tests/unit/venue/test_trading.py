@@ -287,7 +287,10 @@ def test_public_market_endpoints(venue: RunningVenue) -> None:
     assert {row["symbol"] for row in tickers} == {"BTCUSDT", "ETHUSDT"}
     assert http(venue.http_url, "/api/v3/klines", symbol="BTCUSDT", interval="7m")[1]["code"] == -1120
     assert http(venue.http_url, "/api/v3/klines", symbol="BTCUSDT")[1]["code"] == -1102
+    # At speed 60 a simulated minute passes every real second: bracket the request with the clock.
+    before = http(venue.http_url, "/api/v3/time")[1]["serverTime"]
     status, rows = http(venue.http_url, "/api/v3/klines", symbol="BTCUSDT", interval="1m")
-    now = http(venue.http_url, "/api/v3/time")[1]["serverTime"]
+    after = http(venue.http_url, "/api/v3/time")[1]["serverTime"]
     assert len(rows) == 500  # Binance's default limit
-    assert rows[-1][0] <= now <= rows[-1][6]  # ending with the candle still forming
+    # Ending with the candle that was forming while the request was served.
+    assert rows[-1][0] <= after and before <= rows[-1][6]
