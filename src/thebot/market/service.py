@@ -109,8 +109,10 @@ class MarketData:
         logger.info("restored %d candles from %s", restored, self.store.path)
         self._loop.run(self.backfiller.start())
         self._retention_task = self._loop.run(self._start_retention())
-        self.websocket.start()
+        # Queue the start backfill from the restored buffers before the socket starts: a streamed candle
+        # arriving first would otherwise make it a catch-up from now, and the history would never come.
         self._loop.run(self._request_catch_up(self.datastream.keys(), "start"))
+        self.websocket.start()
 
     def stop(self) -> None:
         """Close the sockets and write every pending closed candle to the store."""
