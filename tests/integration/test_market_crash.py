@@ -34,11 +34,12 @@ SETTINGS: dict[str, Any] = {
 
 CHILD = textwrap.dedent(
     """
-    import json, sys, time
+    import json, logging, sys, time
     from thebot.config import settings_from_dict
     from thebot.market.service import MarketData
     from thebot.runtime import EventLoopThread
 
+    logging.basicConfig(level=logging.INFO, format="%(relativeCreated)6.0f %(name)s: %(message)s")
     settings = settings_from_dict(json.loads(sys.argv[1]))
     loop = EventLoopThread().start()
     market = MarketData(settings, ws_url=sys.argv[2], rest_url=sys.argv[3], exchange="sim",
@@ -70,10 +71,11 @@ def test_kill_9_and_restart_leave_no_gap(tmp_path: Path) -> None:
     venue = run_venue_in_thread(VenueConfig(symbols=("BTCUSDT",), speed=60.0, history_days=1.0, seed=5))
     try:
         environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
+        child_log = tmp_path / "child.log"
         child = subprocess.Popen(
             [sys.executable, "-c", CHILD, json.dumps(SETTINGS), venue.ws_url, venue.http_url, store_path],
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=child_log.open("w"),
             text=True,
             env=environment,
         )
@@ -87,7 +89,10 @@ def test_kill_9_and_restart_leave_no_gap(tmp_path: Path) -> None:
                 if not line:
                     break
                 written = int(line)
-            assert written >= 2 * 199 + 4, f"the child stored only {written} candles"
+            assert written >= 2 * 199 + 4, (
+                f"the child stored only {written} candles; its log ends:\n"
+                + "\n".join(child_log.read_text().splitlines()[-15:])
+            )
             time.sleep(0.3)
         finally:
             os.kill(child.pid, signal.SIGKILL)
