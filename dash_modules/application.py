@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dash import Dash
 
-from dash_modules import analytics_api, api, chart, indicators_panel, layout, status
+from dash_modules import analytics_api, api, layout, pages, status
 from thebot.services import Services
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
@@ -20,13 +20,16 @@ def create_app(services: Services) -> Dash:
         assets_folder=str(ASSETS_DIR),
         serve_locally=True,
         update_title=None,
-        suppress_callback_exceptions=False,
+        suppress_callback_exceptions=True,
     )
-    app.layout = layout.page(services)
-    chart.register_callbacks(app, services)
+    registered = pages.all_pages()
+    app.layout = layout.page(services, registered)
+    app.validation_layout = layout.validation_layout(services, registered)
+    pages.register_router(app, services, registered)
     status.register_callbacks(app, services)
+    for page in registered:
+        page.register(app, services)
     api.register(app.server, services)
-    indicators_panel.register_callbacks(app, services)
     analytics_api.register(app.server, services)
     return app
 

@@ -7,11 +7,12 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dash_modules import chart, ids, indicators_panel, status
+from dash_modules import ids, status
+from dash_modules.pages import Page, navigation
 from thebot.services import Services
 
 
-def navbar(services: Services) -> Any:
+def navbar(services: Services, pages: list[Page]) -> Any:
     settings = services.settings
     return dbc.Navbar(
         dbc.Container(
@@ -20,6 +21,7 @@ def navbar(services: Services) -> Any:
                     [html.Span("the", className="brand-light"), html.Span("bot", className="brand-bold")],
                     className="navbar-brand brand",
                 ),
+                navigation(pages),
                 html.Div(
                     [
                         dcc.Dropdown(
@@ -57,20 +59,22 @@ def navbar(services: Services) -> Any:
     )
 
 
-def page(services: Services) -> Any:
+def frame(services: Services, pages: list[Page], body: Any) -> Any:
     return html.Div(
         [
-            navbar(services),
-            dbc.Container(
-                [
-                    status.metrics_strip(),
-                    indicators_panel.picker(services),
-                    chart.layout(services),
-                    indicators_panel.signals_card(services),
-                ],
-                fluid=True,
-                className="page-body",
-            ),
+            dcc.Location(id=ids.URL, refresh=False),
+            navbar(services, pages),
+            dbc.Container(body, id=ids.PAGE_CONTENT, fluid=True, className="page-body"),
         ],
         className="app-root",
     )
+
+
+def page(services: Services, pages: list[Page]) -> Any:
+    """The served layout: the frame with an empty body the router fills from the URL."""
+    return frame(services, pages, [])
+
+
+def validation_layout(services: Services, pages: list[Page]) -> Any:
+    """Every page at once, so Dash can check each callback's ids at start."""
+    return frame(services, pages, [page.layout(services) for page in pages])

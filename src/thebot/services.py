@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import websockets
 
 from thebot.config import Settings
+from thebot.events import EventBus
 from thebot.market.service import MarketData
 from thebot.runtime import EventLoopThread
 from thebot.signals.service import AnalyticsService
@@ -45,6 +46,7 @@ class Services:
     loop: EventLoopThread
     market: MarketData
     analytics: AnalyticsService
+    bus: EventBus
     venue: RunningVenue | None = None
     _stopped: bool = field(default=False, repr=False)
 
@@ -64,6 +66,7 @@ class Services:
         self._stopped = True
         self.analytics.stop()
         self.market.stop()
+        self.bus.close()
         self.loop.stop()
         if self.venue is not None:
             self.venue.stop()
@@ -102,6 +105,7 @@ def build_services(
     in-process simulated venue; `venue_url` connects to an already-running venue and starts none.
     """
     loop = EventLoopThread().start()
+    bus = EventBus()
     venue: RunningVenue | None = None
     market_settings = settings.market
     try:
@@ -158,5 +162,11 @@ def build_services(
         raise
     logger.info("market data from %s (%s)", endpoints.source, endpoints.ws_url)
     return Services(
-        settings=settings, endpoints=endpoints, loop=loop, market=market, analytics=analytics, venue=venue
+        settings=settings,
+        endpoints=endpoints,
+        loop=loop,
+        market=market,
+        analytics=analytics,
+        bus=bus,
+        venue=venue,
     )
