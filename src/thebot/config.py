@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from thebot.config_errors import ConfigError, require
 from thebot.market.settings import MarketDataSettings
 from thebot.market.timeframe import Timeframe
 from thebot.signals.settings import SignalSettings
@@ -24,19 +25,10 @@ DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "settings
 Source = Literal["auto", "sim", "binance"]
 SOURCES: tuple[str, ...] = typing.get_args(Source)
 
-
-class ConfigError(ValueError):
-    """A setting is missing, unknown or out of range; the message names the key and the fix."""
-
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(f"config error at '{key}': {reason}")
-        self.key = key
-        self.reason = reason
+__all__ = ["SOURCES", "ConfigError", "Settings", "load_settings", "settings_from_dict", "with_overrides"]
 
 
-def _require(condition: bool, key: str, reason: str) -> None:
-    if not condition:
-        raise ConfigError(key, reason)
+_require = require
 
 
 @dataclass(frozen=True, slots=True)

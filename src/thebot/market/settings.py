@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from thebot.config_errors import require
 from thebot.market.timeframe import Timeframe
 
 # Binance closes every connection after 24 h; rotating a little earlier avoids being cut mid-candle.
@@ -18,10 +19,7 @@ _BINANCE_CONTROL_MESSAGES_PER_SECOND = 5.0
 
 
 def _check(condition: bool, key: str, reason: str) -> None:
-    if not condition:
-        from thebot.config import ConfigError
-
-        raise ConfigError(f"market_data.{key}", reason)
+    require(condition, f"market_data.{key}", reason)
 
 
 @dataclass(frozen=True, slots=True)

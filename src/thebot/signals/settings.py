@@ -1,13 +1,14 @@
 """The `[signals]` section: rule parameters, weights, the aggregation window, cooldown and provisional mode.
 
-Kept free of `thebot.config` imports (config imports this); range errors raise `ConfigError`, imported
-lazily, with the dotted key.
+
+
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from thebot.config_errors import ConfigError
 from thebot.indicators.defaults import DEFAULT_PATTERNS
 from thebot.market.timeframe import Timeframe
 
@@ -24,8 +25,6 @@ RULE_FAMILIES: tuple[str, ...] = (
 
 
 def _fail(key: str, reason: str) -> None:
-    from thebot.config import ConfigError
-
     raise ConfigError(key, reason)
 
 
