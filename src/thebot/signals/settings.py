@@ -1,7 +1,6 @@
 """The `[signals]` section: rule parameters, weights, the aggregation window, cooldown and provisional mode.
 
-
-
+Range errors raise `ConfigError` (from the leaf module `thebot.config_errors`) with the dotted key.
 """
 
 from __future__ import annotations
