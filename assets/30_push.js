@@ -59,7 +59,8 @@
     if (now - push.resyncRequestedAt < 500) return;
     push.resyncRequestedAt = now;
     push.stats.resyncs += 1;
-    if (present("chart-resync")) dc().set_props("chart-resync", { data: now });
+    // dcc.Store renders no element: the chart's presence says whether its stores are on the page.
+    if (present(CHART)) dc().set_props("chart-resync", { data: now });
   }
 
   function addChartOps(patch, chart) {
@@ -216,12 +217,17 @@
     push.source = source;
     source.onopen = function () {
       if (push.source !== source) return;
-      if (push.everConnected && !push.connected) push.stats.reconnects += 1;
+      var reconnected = push.everConnected && !push.connected;
       push.connected = true;
       push.everConnected = true;
       push.retryMs = 500;
       push.lastMessageAt = Date.now();
       banner(false);
+      if (reconnected) {
+        // Whatever happened while the stream was down (even a restarted server), start from a fresh figure.
+        push.stats.reconnects += 1;
+        if (push.state) requestFull();
+      }
     };
     source.onmessage = function (event) {
       if (push.source !== source) return;
@@ -245,11 +251,7 @@
     var wait = push.retryMs;
     push.retryMs = Math.min(push.retryMs * 2, MAX_RETRY_MS);
     setTimeout(function () {
-      if (!push.source) {
-        // The page may have moved on while the stream was down: follow with a fresh full figure.
-        if (push.state) requestFull();
-        open();
-      }
+      if (!push.source) open();
     }, wait);
   }
 
