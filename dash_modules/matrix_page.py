@@ -77,7 +77,7 @@ def matrix_figure(confluences: Sequence[dict[str, Any]], timeframes: Sequence[st
             "paper_bgcolor": BACKGROUND,
             "plot_bgcolor": BACKGROUND,
             "font": {"color": TEXT},
-            "margin": {"l": 10, "r": 10, "t": 10, "b": 30},
+            "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
             "height": max(220, 60 + CELL_HEIGHT * len(labels)),
             "xaxis": {"side": "top", "type": "category", "gridcolor": GRID},
             "yaxis": {"autorange": "reversed", "type": "category", "automargin": True, "gridcolor": GRID},
