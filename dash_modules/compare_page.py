@@ -238,6 +238,7 @@ def stats_table(rows: Sequence[dict[str, Any]]) -> Any:
         size="sm",
         color="dark",
         hover=True,
+        responsive=True,
         className="compare-stats-table mb-0",
     )
 

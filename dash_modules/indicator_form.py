@@ -156,6 +156,7 @@ def register(app: Dash, services: Services) -> None:
 
     @app.callback(
         Output(INDICATOR_PICKER, "value", allow_duplicate=True),
+        Output(INDICATOR_PICKER, "options", allow_duplicate=True),
         Output(FORM_MESSAGE, "children"),
         Output(FORM_MESSAGE, "className"),
         Input(FORM_ADD, "n_clicks"),
@@ -163,6 +164,7 @@ def register(app: Dash, services: Services) -> None:
         State({"type": PARAM_TYPE, "name": ALL}, "value"),
         State({"type": PARAM_TYPE, "name": ALL}, "id"),
         State(INDICATOR_PICKER, "value"),
+        State(INDICATOR_PICKER, "options"),
         prevent_initial_call=True,
     )
     def _add(
@@ -171,22 +173,20 @@ def register(app: Dash, services: Services) -> None:
         values: list[Any],
         field_ids: list[dict[str, str]],
         picked: list[str] | None,
+        options: list[Any] | None,
     ) -> Any:
         params = {field["name"]: value for field, value in zip(field_ids, values, strict=True)}
         new, message = add_pick(factory, name, params, picked)
         if new is None:
-            return no_update, message, "indicator-form-message small text-warning"
-        return new, message, "indicator-form-message small text-muted"
-
-    @app.callback(
-        Output(INDICATOR_PICKER, "options", allow_duplicate=True),
-        Input(INDICATOR_PICKER, "value"),
-        State(INDICATOR_PICKER, "options"),
-        prevent_initial_call="initial_duplicate",
-    )
-    def _options(picks: list[str] | None, options: list[Any] | None) -> Any:
-        extended = options_with_picks(options, picks)
-        return no_update if extended is None else extended
+            return no_update, no_update, message, "indicator-form-message small text-warning"
+        # Options and value in one answer: Dash's Dropdown drops a value that is not among its options.
+        extended = options_with_picks(options, new)
+        return (
+            new,
+            no_update if extended is None else extended,
+            message,
+            "indicator-form-message small text-muted",
+        )
 
     @app.callback(
         Output(PICKS_STORE, "data"),
@@ -199,12 +199,15 @@ def register(app: Dash, services: Services) -> None:
 
     @app.callback(
         Output(INDICATOR_PICKER, "value", allow_duplicate=True),
+        Output(INDICATOR_PICKER, "options", allow_duplicate=True),
         Input(PICKS_STORE, "data"),
         State(INDICATOR_PICKER, "value"),
+        State(INDICATOR_PICKER, "options"),
         prevent_initial_call="initial_duplicate",
     )
-    def _restore(stored: Any, picks: list[str] | None) -> Any:
+    def _restore(stored: Any, picks: list[str] | None, options: list[Any] | None) -> Any:
         restored = restored_picks(factory, stored)
         if stored is None or restored == list(picks or []):
-            return no_update
-        return restored
+            return no_update, no_update
+        extended = options_with_picks(options, restored)
+        return restored, no_update if extended is None else extended

@@ -14,6 +14,7 @@ from dash_modules import ids
 from dash_modules.figures import BACKGROUND, DOWN_COLOR, GRID, MUTED, TEXT, UP_COLOR, Figure
 from dash_modules.markets_page import open_chart
 from dash_modules.pages import Page
+from thebot.market.timeframe import Timeframe
 
 if TYPE_CHECKING:
     from thebot.services import Services
@@ -25,8 +26,7 @@ CELL_HEIGHT = 44
 
 
 def matrix_figure(confluences: Sequence[dict[str, Any]], timeframes: Sequence[str]) -> Figure:
-    """A heatmap dict: rows are symbols (labelled with their grade), columns timeframes; `customdata`
-    carries [symbol, timeframe] so a click knows which chart to open."""
+    """A heatmap dict: rows are symbols (labelled with their grade), columns timeframes."""
     z: list[list[float | None]] = []
     text: list[list[str]] = []
     custom: list[list[list[str]]] = []
@@ -85,6 +85,21 @@ def matrix_figure(confluences: Sequence[dict[str, Any]], timeframes: Sequence[st
     }
 
 
+def drill_target(
+    click: dict[str, Any] | None, symbols: Sequence[str], timeframes: Sequence[Timeframe]
+) -> tuple[str, str] | None:
+    """(symbol, timeframe) of a clicked cell. A heatmap's click carries x and y (not customdata); the row
+    label starts with the symbol."""
+    points = (click or {}).get("points") or []
+    if not points:
+        return None
+    symbol = str(points[0].get("y", "")).split(" ", 1)[0]
+    timeframe = str(points[0].get("x", ""))
+    if symbol not in symbols or timeframe not in {frame.value for frame in timeframes}:
+        return None
+    return symbol, timeframe
+
+
 def matrix_payload(services: Services) -> Figure:
     timeframes = [timeframe.value for timeframe in services.market.datastream.timeframes]
     confluences = [services.analytics.confluence(symbol) for symbol in services.market.symbols()]
@@ -128,11 +143,10 @@ def register(app: Dash, services: Services) -> None:
         prevent_initial_call=True,
     )
     def _drill(click: dict[str, Any] | None) -> Any:
-        points = (click or {}).get("points") or []
-        custom = points[0].get("customdata") if points else None
-        if not custom or len(custom) != 2:
+        target = drill_target(click, services.market.symbols(), services.market.datastream.timeframes)
+        if target is None:
             return no_update, no_update, no_update, no_update
-        symbol, timeframe = str(custom[0]), str(custom[1])
+        symbol, timeframe = target
         pathname, search = open_chart(symbol, timeframe)
         return pathname, search, symbol, timeframe
 
