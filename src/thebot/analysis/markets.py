@@ -17,12 +17,9 @@ from typing import Any, Protocol
 from thebot.market.datastream import DataStream
 from thebot.market.protocol import TickerEvent
 from thebot.market.timeframe import Timeframe
-from thebot.signals.models import Signal
 
 DAY_MS = 86_400_000
 SPARKLINE_POINTS = 48
-# Longest history the count looks at per symbol; a symbol with more signals in one day shows this number.
-SIGNALS_SCANNED = 5_000
 _SPARKLINE_PREFERENCE = (Timeframe.H1, Timeframe.M30, Timeframe.M15, Timeframe.H4, Timeframe.M5)
 
 
@@ -38,9 +35,7 @@ class MarketSource(Protocol):
 class SignalSource(Protocol):
     def confluence(self, symbol: str) -> dict[str, Any]: ...
 
-    def signals(
-        self, symbol: str, timeframe: Timeframe | str | None = None, limit: int = 100
-    ) -> list[Signal]: ...
+    def signal_count(self, symbol: str, since: int) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +75,9 @@ def sparkline_timeframe(timeframes: Sequence[Timeframe]) -> Timeframe:
     return max(timeframes, key=lambda timeframe: timeframe.milliseconds)
 
 
-def signals_today(signals: Sequence[Signal], now_ms: int) -> int:
-    """Closed-candle signals (provisional ones excluded) whose candle opened on the UTC day of `now_ms`."""
-    start = now_ms - now_ms % DAY_MS
-    return sum(1 for signal in signals if signal.time >= start and not signal.provisional)
+def day_start(now_ms: int) -> int:
+    """Midnight UTC of the day of `now_ms`."""
+    return now_ms - now_ms % DAY_MS
 
 
 def market_rows(market: MarketSource, analytics: SignalSource) -> list[MarketRow]:
@@ -119,7 +113,7 @@ def market_rows(market: MarketSource, analytics: SignalSource) -> list[MarketRow
                 sparkline=sparkline,
                 grade=str(confluence.get("grade", "NEUTRAL")),
                 score=float(confluence.get("score", 0.0)),
-                signals_today=signals_today(analytics.signals(symbol, None, SIGNALS_SCANNED), venue_now),
+                signals_today=analytics.signal_count(symbol, day_start(venue_now)),
                 age_ms=age,
                 stale=stale,
                 timeframes=tuple(confluence.get("timeframes", ())),

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from tests.unit.indicators.candle_data import generated_candles
-from thebot.analysis.markets import DAY_MS, market_rows, signals_today, sparkline_timeframe
+from thebot.analysis.markets import DAY_MS, day_start, market_rows, sparkline_timeframe
 from thebot.market.datastream import DataStream
 from thebot.market.protocol import TickerEvent
 from thebot.market.timeframe import Timeframe
@@ -47,8 +47,8 @@ class FakeAnalytics:
         grade, score = self._grades.get(symbol, ("NEUTRAL", 0.0))
         return {"symbol": symbol, "grade": grade, "score": score, "timeframes": []}
 
-    def signals(self, symbol: str, timeframe: Any = None, limit: int = 100) -> list[Signal]:
-        return self._signals.get(symbol, [])[:limit]
+    def signal_count(self, symbol: str, since: int) -> int:
+        return sum(1 for signal in self._signals.get(symbol, []) if signal.time >= since)
 
 
 def test_sparkline_prefers_about_a_day_of_hourly_closes() -> None:
@@ -57,14 +57,8 @@ def test_sparkline_prefers_about_a_day_of_hourly_closes() -> None:
     assert sparkline_timeframe([Timeframe.M1]) is Timeframe.M1
 
 
-def test_signals_today_counts_the_venue_day_and_skips_provisional_ones() -> None:
-    signals = [
-        signal("BTCUSDT", DAY_START + 60_000),
-        signal("BTCUSDT", DAY_START),
-        signal("BTCUSDT", DAY_START - 60_000),  # yesterday
-        signal("BTCUSDT", NOW, provisional=True),
-    ]
-    assert signals_today(signals, NOW) == 2
+def test_today_starts_at_midnight_utc_of_the_venue_clock() -> None:
+    assert day_start(NOW) == DAY_START and DAY_START % DAY_MS == 0 and 0 <= NOW - DAY_START < DAY_MS
 
 
 def test_rows_carry_ticker_numbers_sparkline_grade_count_and_freshness() -> None:
