@@ -17,6 +17,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dash_modules.grids import GRID_THEME, SIDE_CLASSES, formatter
 from dash_modules.pages import Page
+from dash_modules.status import format_price
 from thebot.analysis.signal_details import ID_SEPARATOR, SignalDetails, signal_details, signal_id
 from thebot.indicators import IndicatorError
 from thebot.market.timeframe import Timeframe
@@ -152,8 +153,8 @@ def details_payload(services: Services, row_id: str) -> SignalDetails | str:
     return signal_details(analytics.factory, analytics.settings, snapshot, signal, qualities)
 
 
-def _number(value: float | None, digits: int = 4) -> str:
-    return "—" if value is None else f"{value:,.{digits}f}"
+def _number(value: float | None) -> str:
+    return "—" if value is None else format_price(value) if value >= 0 else f"{value:,.4f}"
 
 
 def details_body(details: SignalDetails | str) -> Any:
@@ -172,7 +173,7 @@ def details_body(details: SignalDetails | str) -> Any:
         ),
         html.P(signal.reason, className="detail-reason"),
         html.Div(
-            f"Strength {signal.strength:.2f} · price {signal.price:,.4f}"
+            f"Strength {signal.strength:.2f} · price {format_price(signal.price)}"
             + (" · provisional (forming candle)" if signal.provisional else ""),
             className="small text-muted mb-2",
         ),

@@ -158,8 +158,8 @@ def test_details_modal_shows_reason_values_and_quality(browser: Any, app: Runnin
         "#signals-grid .ag-center-cols-container .ag-row[row-index='0'] .ag-cell[col-id='reason']"
     ).click()
     modal = page.locator(".signal-modal")
-    modal.wait_for(state="visible", timeout=10_000)
-    page.wait_for_selector(".detail-indicator-value", timeout=10_000)
+    modal.wait_for(state="visible", timeout=30_000)
+    page.wait_for_selector(".detail-indicator-value", timeout=30_000)
     assert row["reason"].replace(" (provisional)", "") in modal.inner_text()
     shown = float(page.locator(".detail-indicator-value").first.inner_text().replace(",", ""))
     answer = requests.get(
@@ -213,7 +213,13 @@ def test_matrix_drills_into_a_chart(browser: Any, app: RunningApp) -> None:
 
 def test_compare_rebases_to_100_and_correlation_equals_pandas(browser: Any, app: RunningApp) -> None:
     page, errors = open_page(browser, f"{app.url}/compare")
-    page.wait_for_selector("#compare-window-span", timeout=20_000)
+    page.wait_for_selector("#compare-window-span", timeout=30_000)
+    page.wait_for_function(
+        "() => ['#compare-performance', '#compare-correlation'].every((s) => {"
+        " const gd = document.querySelector(s + ' .js-plotly-plot');"
+        " return gd && gd.data && gd.data.length; })",
+        timeout=30_000,
+    )
     span = page.locator("#compare-window-span")
     start, end = int(span.get_attribute("data-start")), int(span.get_attribute("data-end"))
     symbols = span.get_attribute("data-symbols").split(",")
