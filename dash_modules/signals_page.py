@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 SIGNALS_GRID = "signals-grid"
 SIGNALS_TICK = "signals-tick"
 SIGNALS_KNOWN = "signals-known"
+SIGNALS_VERSION = "signals-version"
 SIGNAL_MODAL = "signal-modal"
 SIGNAL_MODAL_BODY = "signal-modal-body"
 SIGNALS_INTERVAL_MS = 2_000
@@ -246,6 +247,7 @@ def details_body(details: SignalDetails | str) -> Any:
 
 
 def layout(services: Services) -> Any:
+    version = services.analytics.signals_version()
     rows = signals_payload(services)
     return html.Div(
         [
@@ -277,6 +279,7 @@ def layout(services: Services) -> Any:
             ),
             html.Div("Click a row for its details.", className="text-muted small mt-1"),
             dcc.Store(id=SIGNALS_KNOWN, data=known_of(rows)),
+            dcc.Store(id=SIGNALS_VERSION, data=version),
             dcc.Interval(id=SIGNALS_TICK, interval=SIGNALS_INTERVAL_MS, n_intervals=0),
             dbc.Modal(
                 [
@@ -297,15 +300,21 @@ def register(app: Dash, services: Services) -> None:
     @app.callback(
         Output(SIGNALS_GRID, "rowTransaction"),
         Output(SIGNALS_KNOWN, "data"),
+        Output(SIGNALS_VERSION, "data"),
         Input(SIGNALS_TICK, "n_intervals"),
         State(SIGNALS_KNOWN, "data"),
+        State(SIGNALS_VERSION, "data"),
         prevent_initial_call=True,
     )
-    def _arrivals(_n: int, known: dict[str, bool] | None) -> Any:
+    def _arrivals(_n: int, known: dict[str, bool] | None, seen_version: int | None) -> Any:
+        # The aggregator's version moves whenever a signal is accepted, updated or withdrawn.
+        version = services.analytics.signals_version()
+        if version == seen_version:
+            return no_update, no_update, no_update
         transaction, kept = signal_transaction(known or {}, signals_payload(services))
         if transaction is None:
-            return no_update, no_update if kept == (known or {}) else kept
-        return transaction, kept
+            return no_update, no_update if kept == (known or {}) else kept, version
+        return transaction, kept, version
 
     @app.callback(
         Output(SIGNAL_MODAL_BODY, "children"),
