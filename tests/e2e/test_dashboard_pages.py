@@ -61,6 +61,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
 
 def open_page(browser: Any, url: str, width: int = 1400) -> tuple[Any, list[str]]:
     page = browser.new_page(viewport={"width": width, "height": 900})
+    page.set_default_timeout(45_000)  # a shared 2-core machine can starve the app for a while
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
