@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from dash_modules.compare_page import compare_payload
 from dash_modules.indicator_form import add_pick, form_fields, options_with_picks, restored_picks
 from dash_modules.matrix_page import drill_target, matrix_figure
 from dash_modules.signals_page import signal_row, signal_transaction
+from tests.unit.indicators.candle_data import generated_candles
 from thebot.indicators import IndicatorFactory
+from thebot.market.datastream import DataStream
 from thebot.market.timeframe import Timeframe
 from thebot.signals.models import Side, Signal
 
@@ -122,3 +129,22 @@ def test_a_click_on_a_cell_names_its_symbol_and_timeframe() -> None:
     assert drill_target(click, ["BTCUSDT", "ETHUSDT"], [Timeframe.M1, Timeframe.M15]) == ("ETHUSDT", "15m")
     assert drill_target(click, ["BTCUSDT"], [Timeframe.M15]) is None
     assert drill_target(None, ["ETHUSDT"], [Timeframe.M15]) is None
+
+
+def test_compare_payload_names_its_window_and_matches_pandas_on_it() -> None:
+    stream = DataStream(["BTCUSDT", "ETHUSDT"], [Timeframe.M1], capacity=1000)
+    frames = {}
+    for seed, symbol in ((1, "BTCUSDT"), (2, "ETHUSDT")):
+        candles = generated_candles(300, seed=seed)
+        stream.merge(symbol, Timeframe.M1, [candles.candle(index) for index in range(299)])
+        stream.update(symbol, Timeframe.M1, dataclasses.replace(candles.candle(299), closed=False))
+        frames[symbol] = pd.Series(candles.close[:299], index=candles.open_time[:299])
+    services = SimpleNamespace(market=SimpleNamespace(datastream=stream))
+    payload = compare_payload(services, ["BTCUSDT", "ETHUSDT"], "1m", 100)  # type: ignore[arg-type]
+    lines = payload["performance"]["data"]
+    assert [line["y"][0] for line in lines] == [100.0, 100.0]
+    assert payload["returns"] == 100 and len(lines[0]["x"]) == 101
+    window = pd.DataFrame(frames).loc[payload["start"] : payload["end"]]
+    assert len(window) == 101 and payload["end"] == int(window.index[-1])  # the forming candle is left out
+    expected = window.pct_change().corr().to_numpy()
+    np.testing.assert_allclose(np.asarray(payload["correlation"]["data"][0]["z"]), expected, atol=1e-12)
