@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
+import talib
 
 from tests.e2e.conftest import RunningApp, start_app, stop_app
 
@@ -286,6 +287,30 @@ def test_indicator_with_parameters_is_added_validated_and_kept(browser: Any, app
     )
     assert page.evaluate(PROP, ["indicator-picker", "value"]) == ["EMA?timeperiod=50", "EMA?timeperiod=20"]
     assert "EMA · timeperiod=50" in page.inner_text("#indicator-picker")
+
+    # The chart draws EMA 50 with TA-Lib's values (closes from the API, EMA computed here).
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('#price-chart .js-plotly-plot'); return gd && gd.data"
+        " && ['EMA(50)', 'EMA(20)'].every((n) => gd.data.some("
+        "(t) => t.name === n && t.y.some((v) => v !== null))); }",
+    )
+    drawn = page.evaluate(
+        "() => { const t = document.querySelector('#price-chart .js-plotly-plot').data"
+        ".find((t) => t.name === 'EMA(50)'); return {x: t.x, y: t.y}; }"
+    )
+    symbol = page.evaluate(PROP, ["symbol-select", "value"])
+    timeframe = page.evaluate(PROP, ["timeframe-select", "value"])
+    candles = requests.get(
+        f"{app.url}/api/klines", params={"symbol": symbol, "timeframe": timeframe, "limit": 5000}, timeout=10
+    ).json()
+    closes = np.array([candle["close"] for candle in candles], dtype=float)
+    expected = dict(
+        zip((c["open_time"] for c in candles), talib.EMA(closes, timeperiod=50).tolist(), strict=True)
+    )
+    pairs = [(x, y) for x, y in zip(drawn["x"][:-1], drawn["y"][:-1], strict=True) if y is not None][-50:]
+    assert len(pairs) == 50  # the forming candle (last) is left out: its close moves
+    for open_time, value in pairs:
+        assert value == pytest.approx(expected[open_time], rel=1e-6)
 
     page.reload()
     page.wait_for_function(
