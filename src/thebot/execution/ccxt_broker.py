@@ -46,7 +46,9 @@ def make_binance(rest_url: str, api_key: str, secret: str, timeout_seconds: floa
         {
             "apiKey": api_key,
             "secret": secret,
-            "enableRateLimit": True,
+            # ccxt spaces Binance's weighted calls (an all-symbol openOrders waits ~0.8 s); loopback does
+            # not need that, Binance does.
+            "enableRateLimit": rest_url.rstrip("/") == BINANCE_REST_URL,
             "timeout": int(timeout_seconds * 1000),
             "options": {
                 "defaultType": "spot",
