@@ -40,6 +40,26 @@ _CCXT_STATUSES = {
 }
 
 
+class RedactSecrets(logging.Filter):
+    """ccxt logs every request's headers at DEBUG, the API key among them: blank the key and secret out
+    of each record of its logger before any handler sees it."""
+
+    def __init__(self, *secrets: str) -> None:
+        super().__init__()
+        self.secrets = tuple(secret for secret in secrets if secret)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, ()
+        return True
+
+
+CCXT_LOGGERS = ("ccxt", "ccxt.base.exchange")
+
+
 def make_binance(rest_url: str, api_key: str, secret: str, timeout_seconds: float) -> Any:
     """A synchronous ccxt binance client limited to spot, talking to `rest_url`."""
     client = ccxt.binance(
@@ -61,6 +81,9 @@ def make_binance(rest_url: str, api_key: str, secret: str, timeout_seconds: floa
         }
     )
     client.has["fetchCurrencies"] = False
+    client.thebot_redact = RedactSecrets(api_key, secret)
+    for name in CCXT_LOGGERS:
+        logging.getLogger(name).addFilter(client.thebot_redact)
     base = rest_url.rstrip("/")
     if base != BINANCE_REST_URL:
         client.urls["api"] = {name: f"{base}/api/v3" for name in client.urls["api"]}
@@ -186,6 +209,8 @@ class CcxtBroker:
         return balances
 
     def close(self) -> None:
+        for name in CCXT_LOGGERS:
+            logging.getLogger(name).removeFilter(self.client.thebot_redact)
         try:
             self.client.session.close()
         except Exception as error:  # closing must not hide the reason the caller is stopping
