@@ -2,8 +2,11 @@
 
 An order is written here, with its client order id, before its request leaves; so after a crash at any
 point the app knows every order it may have sent and asks the exchange about exactly those. Fills, the
-breaker, pause and the paper account live here too. Every write commits at once (WAL, synchronous=FULL):
-a fill acknowledged to the user is on disk.
+breaker, pause and the paper account live here too. Every write commits at once in WAL mode with
+synchronous=NORMAL: a commit is in the WAL file when the call returns, so it survives the app being
+killed (`kill -9`, tested); only an OS crash or power cut can lose the last commits, and then the
+exchange is the truth that reconciliation restores them from. synchronous=FULL would add an fsync (3 ms
+here) to each of the three or four writes of an order, more than the exchange round trip itself.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ CREATE TABLE IF NOT EXISTS orders (
     reason TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS orders_status ON orders(status);
+CREATE INDEX IF NOT EXISTS orders_group ON orders(group_id);
 CREATE TABLE IF NOT EXISTS fills (
     trade_id TEXT NOT NULL,
     symbol TEXT NOT NULL,
@@ -74,7 +78,7 @@ class Journal:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -127,6 +131,14 @@ class Journal:
                 (symbol, exchange_id),
             ).fetchone()
         return None if row is None else _order(row)
+
+    def group(self, group_id: str) -> list[Order]:
+        """An entry and its exits (one-cancels-the-other)."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE group_id = ? ORDER BY created_ms", (group_id,)
+            ).fetchall()
+        return [_order(row) for row in rows]
 
     def orders(self, *, open_only: bool | None = None, limit: int = 500) -> list[Order]:
         """Newest first; `open_only` True = open, False = closed, None = all."""

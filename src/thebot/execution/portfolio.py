@@ -101,48 +101,59 @@ class _Open:
     cost: float = 0.0
 
 
-def replay(
-    fills: Iterable[Fill], dust: Mapping[str, float] | None = None
-) -> tuple[dict[str, Position], list[Trade]]:
-    """Positions and closed round trips after `fills` (oldest first). A remainder below `dust[symbol]`
-    (the lot step: what can no longer be sold) counts as flat."""
-    positions: dict[str, Position] = {}
-    trades: list[Trade] = []
-    rounds: dict[str, _Open] = {}
-    for fill in fills:
-        position = positions.get(fill.symbol) or Position(fill.symbol)
-        current = rounds.setdefault(fill.symbol, _Open())
+class Book:
+    """Positions and closed round trips, fed one fill at a time (oldest first). A remainder below
+    `dust[symbol]` (the lot step: what can no longer be sold) counts as flat."""
+
+    def __init__(self, dust: Mapping[str, float] | None = None) -> None:
+        self.positions: dict[str, Position] = {}
+        self.trades: list[Trade] = []
+        self._rounds: dict[str, _Open] = {}
+        self._dust = dict(dust or {})
+
+    def apply(self, fill: Fill) -> None:
+        position = self.positions.get(fill.symbol) or Position(fill.symbol)
+        current = self._rounds.setdefault(fill.symbol, _Open())
         if fill.side is Side.BUY:
             if not position.is_open:
-                current = rounds[fill.symbol] = _Open(opened_ms=fill.time_ms)
+                current = self._rounds[fill.symbol] = _Open(opened_ms=fill.time_ms)
             net = fill.quantity - fill.base_fee
             quantity = position.quantity + net
             average = (position.average_price * position.quantity + fill.price * net) / quantity
             current.cost += fill.price * fill.quantity
-            positions[fill.symbol] = replace(
+            self.positions[fill.symbol] = replace(
                 position, quantity=quantity, average_price=average, entry_fees=position.entry_fees + fill.fee
             )
-            continue
+            return
         sold = min(fill.quantity, position.quantity)
         if sold <= FLAT_EPSILON:
-            continue  # selling what this journal never bought (held before): no position to reduce
+            return  # selling what this journal never bought (held before): no position to reduce
         share = sold / position.quantity
         fees_released = position.entry_fees * share
         pnl = (fill.price - position.average_price) * sold - fill.fee * (sold / fill.quantity) - fees_released
         quantity = position.quantity - sold
         current.pnl += pnl
-        if quantity <= max(FLAT_EPSILON, (dust or {}).get(fill.symbol, 0.0) * (1 - 1e-9)):
-            trades.append(Trade(fill.symbol, current.opened_ms, fill.time_ms, current.pnl, current.cost))
-            rounds[fill.symbol] = _Open()
+        if quantity <= max(FLAT_EPSILON, self._dust.get(fill.symbol, 0.0) * (1 - 1e-9)):
+            self.trades.append(Trade(fill.symbol, current.opened_ms, fill.time_ms, current.pnl, current.cost))
+            self._rounds[fill.symbol] = _Open()
             quantity = 0.0
-        positions[fill.symbol] = replace(
+        self.positions[fill.symbol] = replace(
             position,
             quantity=quantity,
             average_price=position.average_price if quantity else 0.0,
             entry_fees=position.entry_fees - fees_released if quantity else 0.0,
             realized_pnl=position.realized_pnl + pnl,
         )
-    return positions, trades
+
+
+def replay(
+    fills: Iterable[Fill], dust: Mapping[str, float] | None = None
+) -> tuple[dict[str, Position], list[Trade]]:
+    """Positions and closed round trips after `fills` (oldest first)."""
+    book = Book(dust)
+    for fill in fills:
+        book.apply(fill)
+    return book.positions, book.trades
 
 
 def mark(position: Position, price: float | None) -> Position:

@@ -54,7 +54,7 @@ from thebot.execution.costs import fee, size_by_risk
 from thebot.execution.filters import SymbolFilters
 from thebot.execution.journal import Journal
 from thebot.execution.paper import PaperBroker
-from thebot.execution.portfolio import Performance, Position, mark, performance, replay
+from thebot.execution.portfolio import Book, Performance, Position, mark, performance
 from thebot.execution.risk import (
     CheckResult,
     DailyLossBreaker,
@@ -114,7 +114,7 @@ class Preview:
 @dataclass
 class _Cache:
     balances: dict[str, Balance] = field(default_factory=dict)
-    positions: dict[str, Position] | None = None
+    book: Book | None = None
     last_equity_point: float = 0.0
     last_poll: float = 0.0
     breaker_state: dict[str, Any] = field(default_factory=dict)
@@ -167,6 +167,7 @@ class TradingService:
     def start(self, *, subscribe: bool = True) -> TradingService:
         try:
             self._filters = self.broker.markets()
+            self._cache.book = None  # the lot steps decide what counts as dust
         except (OutcomeUnknown, BrokerRejected) as error:
             logger.error("trading: cannot load the exchange's symbol rules (%s); orders wait for them", error)
         self.reconcile()
@@ -526,11 +527,7 @@ class TradingService:
             for fill in (replace(f, client_order_id=answer.client_order_id) for f in fills)
             if self.journal.add_fill(fill)
         ]
-        fee_total = sum(
-            fill.fee
-            for fill in self.journal.fills(answer.symbol)
-            if fill.client_order_id == answer.client_order_id
-        )
+        fee_total = (known.fee if known is not None else 0.0) + sum(fill.fee for fill in new_fills)
         if known is None:
             merged = replace(answer, role=OrderRole.ADOPTED, reason="found on the exchange", fee=fee_total)
         else:
@@ -548,7 +545,9 @@ class TradingService:
             )
         self._write(merged)
         if new_fills:
-            self._cache.positions = None
+            if self._cache.book is not None:
+                for fill in new_fills:
+                    self._cache.book.apply(fill)
             self._book_fills(new_fills)
         if isinstance(self.broker, PaperBroker):
             self._refresh_balances()  # in memory: exact and free
@@ -632,7 +631,7 @@ class TradingService:
         return filters is not None and position.quantity < filters.min_qty
 
     def _group(self, group_id: str) -> list[Order]:
-        return [order for order in self.journal.orders(limit=10_000) if order.group_id == group_id]
+        return self.journal.group(group_id)
 
     def _cancel_group(self, order: Order, reason: str) -> None:
         if not order.group_id:
@@ -867,7 +866,7 @@ class TradingService:
                     )
                     self._write(owner)
                 if self.journal.add_fill(replace(fill, client_order_id=owner.client_order_id)):
-                    self._cache.positions = None
+                    self._cache.book = None  # may be older than fills already booked: replay in order
 
     def poll_exchange_orders(self) -> None:
         """Resting exchange orders: ask for their state (the REST API has no push for them here)."""
@@ -901,13 +900,18 @@ class TradingService:
             self._refresh_balances()
         return dict(self._cache.balances)
 
+    def _book(self) -> Book:
+        if self._cache.book is None:
+            book = Book({symbol: filters.min_qty for symbol, filters in self._filters.items()})
+            for fill in self.journal.fills():
+                book.apply(fill)
+            self._cache.book = book
+        return self._cache.book
+
     def positions(self) -> dict[str, Position]:
-        if self._cache.positions is None:
-            dust = {symbol: filters.min_qty for symbol, filters in self._filters.items()}
-            self._cache.positions, _ = replay(self.journal.fills(), dust)
         return {
             symbol: mark(position, self._prices.get(symbol))
-            for symbol, position in self._cache.positions.items()
+            for symbol, position in self._book().positions.items()
         }
 
     def equity(self) -> float:
@@ -950,8 +954,7 @@ class TradingService:
         return list(reversed(self.journal.fills()))
 
     def performance(self) -> Performance:
-        dust = {symbol: filters.min_qty for symbol, filters in self._filters.items()}
-        _, trades = replay(self.journal.fills(), dust)
+        trades = self._book().trades
         return performance(trades, [equity for _, equity in self.journal.equity_curve()])
 
     def account(self) -> dict[str, Any]:
