@@ -172,6 +172,7 @@ def build_services(
             rest_url=endpoints.rest_url,
             simulated=endpoints.simulated,
             price_lookup=lambda symbol: _last_price(market, symbol),
+            ephemeral_exchange=venue is not None,
         )
     except BaseException:
         loop.stop()

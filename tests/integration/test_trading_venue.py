@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from thebot.events import EventBus
+from thebot.events import ConnectionChanged, EventBus
 from thebot.execution.broker import OrderRole, OrderStatus
 from thebot.execution.ccxt_broker import CcxtBroker, make_binance
 from thebot.execution.journal import Journal
@@ -175,3 +176,47 @@ def test_kill_9_between_written_and_acknowledged(venue: RunningVenue, tmp_path: 
         assert fill.quantity == pytest.approx(0.0003) and fill.base_fee == pytest.approx(0.0000003)
     finally:
         restarted.stop()
+
+
+def test_venue_restart_with_state_and_a_reconnect_reconcile(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = VenueConfig(port=port, state=tmp_path / "venue.json", history_days=0.05, symbols=SYMBOLS, seed=4)
+    first = run_venue_in_thread(config)
+    settings = dataclasses.replace(TradingSettings(), mode="venue", request_timeout_seconds=1.0)
+    broker = CcxtBroker(first.http_url, "sim-key", "sim-secret", timeout_seconds=1.0)
+    service = TradingService(settings, broker, Journal(tmp_path / "j.sqlite"), EventBus(), symbols=SYMBOLS)
+    service.start()
+    second: RunningVenue | None = None
+    try:
+        price = service.price("ETHUSDT")
+        assert price is not None
+        resting = service.place(
+            {
+                "symbol": "ETHUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "quantity": 0.01,
+                "price": round(price * 0.6, 2),
+            }
+        )
+        assert resting.status is OrderStatus.NEW
+        first.stop()
+        # The venue is down: the outcome is unknown, the order is not resent and stays pending.
+        lost = service.place({"symbol": "ETHUSDT", "side": "BUY", "type": "MARKET", "quantity": 0.01})
+        assert lost.status is OrderStatus.PENDING_NEW and "never resent" in lost.reason
+        second = run_venue_in_thread(config)  # same port, same state file
+        service.bus.publish(ConnectionChanged(connected=True, reconnects=1))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and service.journal.order(lost.client_order_id).status.is_open:  # type: ignore[union-attr]
+            time.sleep(0.1)
+        settled = service.journal.order(lost.client_order_id)
+        assert settled is not None and settled.status is OrderStatus.REJECTED, settled
+        assert service.journal.order(resting.client_order_id).status is OrderStatus.NEW  # type: ignore[union-attr]
+        assert len(venue_orders(second, resting.client_order_id)) == 1
+        assert venue_orders(second, lost.client_order_id) == []
+    finally:
+        service.stop()
+        if second is not None:
+            second.stop()

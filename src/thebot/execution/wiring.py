@@ -83,11 +83,19 @@ def build_trading_service(
     simulated: bool,
     price_lookup: Callable[[str], float | None] | None = None,
     environ: Mapping[str, str] | None = None,
+    ephemeral_exchange: bool = False,
 ) -> TradingService:
-    """Not started: `start()` loads the exchange's rules and reconciles (network calls)."""
+    """Not started: `start()` loads the exchange's rules and reconciles (network calls).
+
+    `ephemeral_exchange`: the venue was started in this process without a state file, so its account
+    starts afresh every run; a journal kept across runs would hold positions that account never had.
+    """
     # One journal per mode: paper orders never mix with the venue's or Binance's.
     name = Path(settings.journal_file)
-    journal = Journal(Path(data_dir) / f"{name.stem}-{settings.mode}{name.suffix}")
+    in_memory = ephemeral_exchange and settings.mode == "venue"
+    journal = Journal(
+        ":memory:" if in_memory else Path(data_dir) / f"{name.stem}-{settings.mode}{name.suffix}"
+    )
     try:
         broker = make_broker(
             settings, journal, symbols=symbols, rest_url=rest_url, simulated=simulated, environ=environ
