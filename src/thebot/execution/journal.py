@@ -15,6 +15,7 @@ import json
 import logging
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,30 +91,50 @@ class Journal:
     def write_order(self, order: Order) -> None:
         """Insert or replace; committed before this returns."""
         with self._lock:
-            self._db.execute(
-                f"INSERT OR REPLACE INTO orders ({_ORDER_COLUMNS}) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    order.client_order_id,
-                    order.exchange_id,
-                    order.symbol,
-                    order.side.value,
-                    order.type.value,
-                    order.quantity,
-                    order.price,
-                    order.stop_price,
-                    order.status.value,
-                    order.filled,
-                    order.average_price,
-                    order.fee,
-                    order.role.value,
-                    order.group_id,
-                    order.trailing_fraction,
-                    order.created_ms,
-                    order.updated_ms,
-                    order.reason,
-                ),
-            )
+            self._insert_order(order)
+
+    def record(
+        self, fills: list[Fill], make_order: Callable[[list[Fill]], Order]
+    ) -> tuple[Order, list[Fill]]:
+        """One transaction for an exchange answer: the fills not seen before, then the order built from them
+        (`make_order(new_fills)`); both or neither are on disk."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                new = [fill for fill in fills if self._insert_fill(fill)]
+                order = make_order(new)
+                self._insert_order(order)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return order, new
+
+    def _insert_order(self, order: Order) -> None:
+        self._db.execute(
+            f"INSERT OR REPLACE INTO orders ({_ORDER_COLUMNS}) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                order.client_order_id,
+                order.exchange_id,
+                order.symbol,
+                order.side.value,
+                order.type.value,
+                order.quantity,
+                order.price,
+                order.stop_price,
+                order.status.value,
+                order.filled,
+                order.average_price,
+                order.fee,
+                order.role.value,
+                order.group_id,
+                order.trailing_fraction,
+                order.created_ms,
+                order.updated_ms,
+                order.reason,
+            ),
+        )
 
     def order(self, client_order_id: str) -> Order | None:
         with self._lock:
@@ -140,6 +161,12 @@ class Journal:
             ).fetchall()
         return [_order(row) for row in rows]
 
+    def count_open(self) -> int:
+        marks = ", ".join("?" for _ in _OPEN_STATUSES)
+        with self._lock:
+            row = self._db.execute(f"SELECT COUNT(*) FROM orders WHERE status IN ({marks})", _OPEN_STATUSES)
+            return int(row.fetchone()[0])
+
     def orders(self, *, open_only: bool | None = None, limit: int = 500) -> list[Order]:
         """Newest first; `open_only` True = open, False = closed, None = all."""
         where = ""
@@ -161,22 +188,25 @@ class Journal:
     def add_fill(self, fill: Fill) -> bool:
         """False when the fill is already known (reconciliation sees the same trade again)."""
         with self._lock:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO fills (trade_id, symbol, client_order_id, side, price, quantity, fee, "
-                "base_fee, time_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    fill.trade_id,
-                    fill.symbol,
-                    fill.client_order_id,
-                    fill.side.value,
-                    fill.price,
-                    fill.quantity,
-                    fill.fee,
-                    fill.base_fee,
-                    fill.time_ms,
-                ),
-            )
-            return cursor.rowcount == 1
+            return self._insert_fill(fill)
+
+    def _insert_fill(self, fill: Fill) -> bool:
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO fills (trade_id, symbol, client_order_id, side, price, quantity, fee, "
+            "base_fee, time_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                fill.trade_id,
+                fill.symbol,
+                fill.client_order_id,
+                fill.side.value,
+                fill.price,
+                fill.quantity,
+                fill.fee,
+                fill.base_fee,
+                fill.time_ms,
+            ),
+        )
+        return cursor.rowcount == 1
 
     def fills(self, symbol: str | None = None) -> list[Fill]:
         """Oldest first (the order the portfolio replays them in)."""

@@ -310,7 +310,7 @@ class TradingService:
         position = positions.get(ticket.symbol)
         held = position.quantity if position is not None else 0.0
         is_exit = ticket.side is Side.SELL and quantity <= held * (1 + 1e-9) and held > 0
-        open_orders = self.journal.orders(open_only=True)
+        open_orders = self.journal.count_open()
         balances = self.balances()
         legs = sum(value is not None for value in (ticket.stop_loss, ticket.take_profit, ticket.trailing_pct))
         prices = tuple(
@@ -337,7 +337,7 @@ class TradingService:
             opens_position=ticket.side is Side.BUY and (position is None or not position.is_open),
             position_notional=held * reference,
             open_positions=open_positions,
-            open_orders=len(open_orders),
+            open_orders=open_orders,
             new_resting_orders=(0 if ticket.type is OrderType.MARKET else 1) + legs,
             free_quote=balances.get(filters.quote_asset, Balance(filters.quote_asset, 0, 0)).free,
             free_base=balances.get(filters.base_asset, Balance(filters.base_asset, 0, 0)).free,
@@ -450,7 +450,7 @@ class TradingService:
         except OutcomeUnknown as error:
             logger.warning("order %s: %s; looking it up instead of resending", order.client_order_id, error)
             return self._resolve(pending)
-        return self._apply(answer, fills)
+        return self._apply(answer, fills, pending)
 
     def _resolve(self, pending: Order) -> Order:
         """After a timeout: ask the exchange for the order by client id, a few times, and adopt the answer."""
@@ -503,6 +503,9 @@ class TradingService:
 
     def _write(self, order: Order) -> None:
         self.journal.write_order(order)
+        self._publish(order)
+
+    def _publish(self, order: Order) -> None:
         self.bus.publish(
             OrderUpdated(
                 client_order_id=order.client_order_id,
@@ -519,19 +522,17 @@ class TradingService:
             )
         )
 
-    def _apply(self, answer: Order, fills: list[Fill]) -> Order:
-        """Merge the exchange's view of an order into the journal, add its fills, and react to a fill."""
-        known = self.journal.order(answer.client_order_id)
-        new_fills = [
-            fill
-            for fill in (replace(f, client_order_id=answer.client_order_id) for f in fills)
-            if self.journal.add_fill(fill)
-        ]
-        fee_total = (known.fee if known is not None else 0.0) + sum(fill.fee for fill in new_fills)
+    def _apply(self, answer: Order, fills: list[Fill], known: Order | None = None) -> Order:
+        """Merge the exchange's view of an order into the journal, add its fills, and react to a fill.
+        `known`: the journal's row when the caller holds it (saves a read on the order's path)."""
         if known is None:
-            merged = replace(answer, role=OrderRole.ADOPTED, reason="found on the exchange", fee=fee_total)
-        else:
-            merged = replace(
+            known = self.journal.order(answer.client_order_id)
+
+        def merge(new_fills: list[Fill]) -> Order:
+            fee_total = (known.fee if known is not None else 0.0) + sum(fill.fee for fill in new_fills)
+            if known is None:
+                return replace(answer, role=OrderRole.ADOPTED, reason="found on the exchange", fee=fee_total)
+            return replace(
                 known,
                 status=answer.status,
                 exchange_id=answer.exchange_id or known.exchange_id,
@@ -543,7 +544,10 @@ class TradingService:
                 if answer.status in (OrderStatus.NEW, OrderStatus.FILLED)
                 else answer.reason or known.reason,
             )
-        self._write(merged)
+
+        owned = [replace(fill, client_order_id=answer.client_order_id) for fill in fills]
+        merged, new_fills = self.journal.record(owned, merge)
+        self._publish(merged)
         if new_fills:
             if self._cache.book is not None:
                 for fill in new_fills:
@@ -562,8 +566,11 @@ class TradingService:
             OrderStatus.EXPIRED,
         ) and merged.role in (OrderRole.ENTRY,):
             self._cancel_group(merged, f"the entry ended {merged.status.value.lower()}")
-        self._refresh_watched()
-        self._observe_equity(force_point=bool(new_fills))
+        if merged.status.is_open or new_fills:
+            self._watched = self._watched | {merged.symbol}  # a full recount waits for the next poll
+        if new_fills and self._flat(merged.symbol):
+            # A round trip ended: a point on the equity curve (ticks add the others).
+            self._observe_equity(force_point=True)
         return merged
 
     def _book_fills(self, fills: list[Fill]) -> None:
@@ -625,6 +632,10 @@ class TradingService:
                             updated_ms=self._clock(),
                         )
                     )
+
+    def _flat(self, symbol: str) -> bool:
+        position = self._book().positions.get(symbol)
+        return position is None or not position.is_open
 
     def _is_dust(self, position: Position) -> bool:
         filters = self._filters.get(position.symbol)
@@ -871,6 +882,8 @@ class TradingService:
     def poll_exchange_orders(self) -> None:
         """Resting exchange orders: ask for their state (the REST API has no push for them here)."""
         self._cache.last_poll = time.monotonic()
+        with self._lock:
+            self._refresh_watched()
         if isinstance(self.broker, PaperBroker):
             return
         with self._lock:
