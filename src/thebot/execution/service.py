@@ -445,7 +445,8 @@ class TradingService:
             self._write(
                 replace(pending, status=OrderStatus.REJECTED, reason=str(error), updated_ms=self._clock())
             )
-            self._cancel_group(pending, f"the entry was rejected: {error}")
+            if pending.role is OrderRole.ENTRY:  # a refused exit must not take its siblings' protection
+                self._cancel_group(pending, f"the entry was rejected: {error}")
             raise RiskRejected("exchange", str(error)) from None
         except OutcomeUnknown as error:
             logger.warning("order %s: %s; looking it up instead of resending", order.client_order_id, error)
@@ -469,7 +470,8 @@ class TradingService:
                     updated_ms=self._clock(),
                 )
                 self._write(rejected)
-                self._cancel_group(rejected, "the entry never reached the exchange")
+                if rejected.role is OrderRole.ENTRY:
+                    self._cancel_group(rejected, "the entry never reached the exchange")
                 return rejected
             logger.info("order %s found on the exchange after a timeout: adopted", pending.client_order_id)
             return self._apply(found, self._fills_of(found))
@@ -832,7 +834,8 @@ class TradingService:
                             else (OrderStatus.CANCELED, "gone from the exchange (checked at reconciliation)")
                         )
                         self._write(replace(order, status=gone[0], reason=gone[1], updated_ms=self._clock()))
-                        self._cancel_group(order, gone[1])
+                        if order.role is OrderRole.ENTRY:
+                            self._cancel_group(order, gone[1])
                     else:
                         self._apply(remote, self._fills_of(remote))
                 for remote in remote_open.values():
