@@ -306,7 +306,7 @@ class TradingService:
         if stops and ticket.side is Side.BUY:
             worst = min(stops)
             risk_quote = quantity * (reference - worst) + entry_fee + fee(quantity * worst, fee_rate)
-        positions = self.positions()
+        positions = self._book().positions  # quantities only: the checks mark at `reference`
         position = positions.get(ticket.symbol)
         held = position.quantity if position is not None else 0.0
         is_exit = ticket.side is Side.SELL and quantity <= held * (1 + 1e-9) and held > 0
@@ -323,9 +323,7 @@ class TradingService:
             )
             if value is not None
         )
-        open_positions = sum(
-            1 for item in positions.values() if item.is_open and item.notional >= filters.min_notional
-        )
+        open_positions = sum(1 for item in positions.values() if item.is_open and not self._is_dust(item))
         item = RiskInput(
             symbol=ticket.symbol,
             side=ticket.side,

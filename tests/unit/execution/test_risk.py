@@ -132,3 +132,20 @@ def test_risk_pct_sizes_by_the_stop_distance(service: TradingService) -> None:
     assert preview.quantity == pytest.approx(0.2)
     assert preview.risk_quote == pytest.approx(0.2 * 500 + 10 + 0.2 * 49_500 * 0.001)
     assert preview.failure is not None and preview.failure.name == "max_order_notional"
+
+
+def test_breaker_warns_once_per_level_then_trips_and_resets_the_next_utc_day() -> None:
+    from thebot.execution.risk import DailyLossBreaker
+
+    breaker = DailyLossBreaker(5.0, (2.0, 3.0, 4.0))
+    day = 1_700_006_400_000  # 2023-11-15 00:00 UTC
+    assert breaker.observe(10_000, day) == []
+    assert [level for level, _ in breaker.observe(9_790, day + 1)] == ["warning"]  # 2.1 %
+    assert breaker.observe(9_790, day + 2) == []  # once per level
+    events = breaker.observe(9_450, day + 3)  # 5.5 %: the 3 % and 4 % warnings, then the trip
+    assert [level for level, _ in events] == ["warning", "warning", "critical"]
+    assert breaker.tripped and "5.50 %" in events[-1][1]
+    assert breaker.observe(10_500, day + 4) == [] and breaker.tripped  # a recovery does not reset it
+    reset = breaker.observe(9_450, day + 86_400_000)
+    assert [level for level, _ in reset] == ["info"] and not breaker.tripped
+    assert breaker.start_equity == 9_450 and breaker.day == "2023-11-16"
