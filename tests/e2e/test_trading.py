@@ -92,5 +92,30 @@ def test_trade_on_the_venue_from_the_ticket(browser: Any, venue_app: RunningApp,
     assert "max_order_notional" in page.inner_text(f"#{ids.TICKET_MESSAGE}")
     assert "max_order_notional" in page.inner_text(".trading-checks .check-fail")
     assert page.is_disabled(f"#{ids.CONFIRM_BUTTON}")
+
+    # A resting limit order far below the market appears under open orders and is canceled from there.
+    page.fill(f"#{ids.SIZE}", "0.01")
+    page.locator(f"#{ids.TYPE}").get_by_text("LIMIT", exact=True).click()
+    price = float(fill["price"]) * 0.8
+    page.fill(f"#{ids.PRICE}", f"{price:.2f}")
+    page.click(f"#{ids.PREVIEW_BUTTON}")
+    page.wait_for_selector(f"#{ids.CONFIRM_BUTTON}:not([disabled])", timeout=10_000)
+    page.click(f"#{ids.CONFIRM_BUTTON}")
+    page.wait_for_selector(f"#{ids.ORDERS} button", timeout=10_000)
+    assert "LIMIT" in page.inner_text(f"#{ids.ORDERS}") and "NEW" in page.inner_text(f"#{ids.ORDERS}")
+    page.click(f"#{ids.ORDERS} button")
+    wait_for(lambda: "No open order." in page.inner_text(f"#{ids.ORDERS}"), 10, "the cancel")
+    assert "Canceled BTCUSDT" in page.inner_text(f"#{ids.CONTROL_MESSAGE}")
+
+    # Pause asks first; then entries are refused by name until resumed.
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click(f"#{ids.PAUSE} button")
+    wait_for(lambda: "PAUSED" in page.inner_text(f"#{ids.ACCOUNT}"), 10, "the pause")
+    page.click(f"#{ids.PREVIEW_BUTTON}")
+    wait_for(
+        lambda: "Refused by paused" in page.inner_text(f"#{ids.TICKET_MESSAGE}"), 10, "the paused refusal"
+    )
+    page.click(f"#{ids.RESUME} button")
+    wait_for(lambda: "RUNNING" in page.inner_text(f"#{ids.ACCOUNT}"), 10, "the resume")
     assert errors == []
     page.close()
