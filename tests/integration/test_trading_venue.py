@@ -81,7 +81,9 @@ def test_market_buy_records_the_venues_fill_price_and_fee(
 
 
 def test_a_timeout_is_looked_up_never_resent(service: TradingService, venue: RunningVenue) -> None:
-    assert service.price("BTCUSDT")  # the stream's price in the app; here asked before the fault
+    price = service.price("BTCUSDT")  # the app hears it from the stream; here asked before the fault
+    assert price is not None
+    service.on_price("BTCUSDT", price, price, price)
     latency(venue, 1_500)  # the venue places the order, then answers after ccxt gave up (1 s)
     threading.Timer(1.1, latency, (venue, 0)).start()
     started = time.monotonic()
@@ -192,6 +194,7 @@ def test_venue_restart_with_state_and_a_reconnect_reconcile(tmp_path: Path) -> N
     try:
         price = service.price("ETHUSDT")
         assert price is not None
+        service.on_price("ETHUSDT", price, price, price)  # what the stream would have said
         resting = service.place(
             {
                 "symbol": "ETHUSDT",

@@ -232,16 +232,16 @@ class TradingService:
                 logger.exception("trading worker: %s failed; it keeps running", item[0])
 
     def price(self, symbol: str) -> float | None:
-        price = self._prices.get(symbol)
-        if price is None and self._price_lookup is not None:
-            price = self._price_lookup(symbol)
+        """The stream's last price; else the last one this service saw (it only hears watched symbols);
+        else the exchange's ticker (one REST call)."""
+        price = self._price_lookup(symbol) if self._price_lookup is not None else None
+        if price is None:
+            price = self._prices.get(symbol)
         if price is None:
             try:
                 price = self.broker.last_price(symbol)
             except (OutcomeUnknown, BrokerRejected):
                 price = None
-        if price is not None:
-            self._prices.setdefault(symbol, price)
         return price
 
     def on_price(self, symbol: str, high: float, low: float, last: float, *, closed: bool = False) -> None:
@@ -937,7 +937,9 @@ class TradingService:
                 total += balance.total
             elif balance.total > 0:
                 symbol = f"{asset}{quote}"
-                price = self._prices.get(symbol) or (self.price(symbol) if symbol in self._filters else None)
+                price = self._prices.get(symbol) if symbol in self._watched else None
+                if price is None and symbol in self._filters:
+                    price = self.price(symbol)
                 total += balance.total * (price or 0.0)
         return total
 

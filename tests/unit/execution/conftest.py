@@ -32,7 +32,11 @@ def paper(tmp_path: Path) -> Iterator[PaperFactory]:
     built: list[TradingService] = []
     bus = EventBus()
 
-    def build(clock: Clock | None = None, **overrides: object) -> TradingService:
+    def build(
+        clock: Clock | None = None,
+        price_lookup: Callable[[str], float | None] | None = None,
+        **overrides: object,
+    ) -> TradingService:
         settings = dataclasses.replace(
             TradingSettings(paper_slippage_bps=0.0, paper_fee_rate=0.001), **overrides
         )
@@ -46,7 +50,9 @@ def paper(tmp_path: Path) -> Iterator[PaperFactory]:
             fee_rate=settings.paper_fee_rate,
             now_ms=clock,
         )
-        service = TradingService(settings, broker, journal, bus, symbols=SYMBOLS, clock=clock)
+        service = TradingService(
+            settings, broker, journal, bus, symbols=SYMBOLS, clock=clock, price_lookup=price_lookup
+        )
         service.start(subscribe=False)
         built.append(service)
         return service

@@ -174,3 +174,11 @@ def test_breaker_trips_persists_and_resets_at_utc_midnight(paper: PaperFactory) 
     restarted.on_price("BTCUSDT", 47_000, 47_000, 47_000)
     assert not restarted.breaker.tripped
     restarted.place({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": 0.001})
+
+
+def test_a_market_preview_uses_the_streams_current_price(paper: PaperFactory) -> None:
+    stream = {"ETHUSDT": 2_000.0}
+    service = paper(price_lookup=stream.get)
+    assert service.preview({"symbol": "ETHUSDT", "side": "BUY", "quantity": 1}).notional == 2_000.0
+    stream["ETHUSDT"] = 2_100.0  # the stream moved; this service watches nothing yet
+    assert service.preview({"symbol": "ETHUSDT", "side": "BUY", "quantity": 1}).notional == 2_100.0
