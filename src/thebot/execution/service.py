@@ -203,7 +203,7 @@ class TradingService:
 
     def _on_candle_closed(self, event: CandleClosed) -> None:
         with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(("price", event.symbol, event.close, event.close, event.close, True))
+            self._queue.put_nowait(("price", event.symbol, event.close, event.close, event.close))
 
     def _on_connection(self, event: ConnectionChanged) -> None:
         if event.connected and event.reconnects > 0:
@@ -220,7 +220,7 @@ class TradingService:
                 if item[0] == "stop":
                     return
                 if item[0] == "price":
-                    self.on_price(item[1], item[2], item[3], item[4], closed=len(item) > 5)
+                    self.on_price(item[1], item[2], item[3], item[4])
                 elif item[0] == "reconcile":
                     self.reconcile()
                 elif item[0] == "balances":
@@ -244,7 +244,7 @@ class TradingService:
                 price = None
         return price
 
-    def on_price(self, symbol: str, high: float, low: float, last: float, *, closed: bool = False) -> None:
+    def on_price(self, symbol: str, high: float, low: float, last: float) -> None:
         """Fill paper orders, trigger held orders and move trailing stops for one price (or candle)."""
         with self._lock:
             self._prices[symbol] = last
@@ -254,7 +254,7 @@ class TradingService:
             for order in self.journal.orders(open_only=True):
                 if order.symbol == symbol and order.status is OrderStatus.WAITING:
                     self._check_trigger(order, high, low)
-            self._observe_equity(force_point=closed)
+            self._observe_equity()  # a point on the equity curve at most every EQUITY_POINT_SECONDS
 
     # -- preview and placement -------------------------------------------------------------------------
 
