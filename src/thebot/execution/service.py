@@ -37,6 +37,7 @@ from thebot.events import (
     TradingWarning,
     now_ms,
 )
+from thebot.execution import held
 from thebot.execution.broker import (
     Balance,
     Broker,
@@ -52,6 +53,7 @@ from thebot.execution.broker import (
 )
 from thebot.execution.costs import fee, size_by_risk
 from thebot.execution.filters import SymbolFilters
+from thebot.execution.held import EXIT_ROLES
 from thebot.execution.journal import Journal
 from thebot.execution.paper import PaperBroker
 from thebot.execution.portfolio import Book, Performance, Position, mark, performance
@@ -65,13 +67,11 @@ from thebot.execution.risk import (
 )
 from thebot.execution.settings import TradingSettings
 from thebot.execution.ticket import Ticket, check_exit_levels, parse_ticket
-from thebot.execution.trailing import RatchetTrailingStop
 
 logger = logging.getLogger(__name__)
 
 RESOLVE_DELAYS_SECONDS = (0.2, 0.5, 1.0)
 EQUITY_POINT_SECONDS = 5.0
-EXIT_ROLES = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT, OrderRole.TRAILING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,8 +308,8 @@ class TradingService:
             risk_quote = quantity * (reference - worst) + entry_fee + fee(quantity * worst, fee_rate)
         positions = self._book().positions  # quantities only: the checks mark at `reference`
         position = positions.get(ticket.symbol)
-        held = position.quantity if position is not None else 0.0
-        is_exit = ticket.side is Side.SELL and quantity <= held * (1 + 1e-9) and held > 0
+        holding = position.quantity if position is not None else 0.0
+        is_exit = ticket.side is Side.SELL and quantity <= holding * (1 + 1e-9) and holding > 0
         open_orders = self.journal.count_open()
         balances = self.balances()
         legs = sum(value is not None for value in (ticket.stop_loss, ticket.take_profit, ticket.trailing_pct))
@@ -333,7 +333,7 @@ class TradingService:
             filters=filters,
             is_exit=is_exit,
             opens_position=ticket.side is Side.BUY and (position is None or not position.is_open),
-            position_notional=held * reference,
+            position_notional=holding * reference,
             open_positions=open_positions,
             open_orders=open_orders,
             new_resting_orders=(0 if ticket.type is OrderType.MARKET else 1) + legs,
@@ -598,19 +598,15 @@ class TradingService:
 
     def _after_fill(self, order: Order) -> None:
         if order.role is OrderRole.ENTRY and order.group_id:
-            held = self.positions().get(order.symbol)
+            bought = self.positions().get(order.symbol)
             filters = self._filters.get(order.symbol)
             quantity = order.filled
-            if held is not None and filters is not None:
-                quantity = filters.floor_quantity(min(order.filled, held.quantity))
+            if bought is not None and filters is not None:
+                quantity = filters.floor_quantity(min(order.filled, bought.quantity))
             for leg in self._group(order.group_id):
                 if leg.role not in EXIT_ROLES or leg.status is not OrderStatus.WAITING:
                     continue
-                armed = replace(leg, quantity=quantity, reason="armed", updated_ms=self._clock())
-                if leg.role is OrderRole.TRAILING and leg.trailing_fraction is not None:
-                    stop = RatchetTrailingStop.start(Side.BUY, order.average_price, leg.trailing_fraction)
-                    armed = replace(armed, stop_price=stop.stop, price=stop.best)
-                self._write(armed)
+                self._write(replace(held.arm(leg, order, quantity), updated_ms=self._clock()))
         elif order.role in EXIT_ROLES:
             self._cancel_group(
                 order, f"one-cancels-the-other: the {order.role.value.replace('_', ' ')} filled"
@@ -622,7 +618,7 @@ class TradingService:
                     leg.symbol == order.symbol
                     and leg.role in EXIT_ROLES
                     and leg.status is OrderStatus.WAITING
-                    and leg.reason == "armed"
+                    and leg.reason == held.ARMED
                 ):
                     self._write(
                         replace(
@@ -654,38 +650,13 @@ class TradingService:
                 )
 
     def _check_trigger(self, order: Order, high: float, low: float) -> None:
-        if order.role is OrderRole.ENTRY and order.type is OrderType.STOP_LIMIT:
-            assert order.stop_price is not None
-            if (order.side is Side.BUY and high >= order.stop_price) or (
-                order.side is Side.SELL and low <= order.stop_price
-            ):
-                self._send_held(order, OrderType.LIMIT)
-            return
-        if order.role not in EXIT_ROLES or order.reason != "armed":
-            return
-        stop_hit = (
-            order.role is OrderRole.STOP_LOSS and order.stop_price is not None and low <= order.stop_price
-        )
-        target_hit = order.role is OrderRole.TAKE_PROFIT and order.price is not None and high >= order.price
-        if stop_hit or target_hit:
+        decision = held.on_price(order, high, low)
+        if decision.moved is not None:
+            self._write(replace(decision.moved, updated_ms=self._clock()))
+        if decision.send_as is OrderType.LIMIT:
+            self._send_held(order, OrderType.LIMIT)
+        elif decision.send_as is OrderType.MARKET:
             self._send_exit(order)
-        elif (
-            order.role is OrderRole.TRAILING
-            and order.trailing_fraction is not None
-            and order.stop_price is not None
-        ):
-            trailing = RatchetTrailingStop(
-                Side.BUY, order.trailing_fraction, order.price or high, order.stop_price
-            )
-            if trailing.hit(high, low):
-                self._send_exit(order)
-                return
-            before = trailing.stop
-            trailing.update(high, low)
-            if trailing.stop != before:
-                self._write(
-                    replace(order, stop_price=trailing.stop, price=trailing.best, updated_ms=self._clock())
-                )
 
     def _send_held(self, order: Order, as_type: OrderType) -> None:
         try:
@@ -697,8 +668,8 @@ class TradingService:
         """An exit leg triggered: sell what is held (at most the leg's quantity) at market."""
         position = self.positions().get(order.symbol)
         filters = self._filters.get(order.symbol)
-        held = position.quantity if position is not None else 0.0
-        quantity = min(order.quantity, held)
+        holding = position.quantity if position is not None else 0.0
+        quantity = min(order.quantity, holding)
         if filters is not None:
             quantity = filters.floor_quantity(quantity)
         if quantity <= 0 or (filters is not None and quantity < filters.min_qty):
