@@ -3,7 +3,7 @@
 The chain is what a click on "Confirm order" runs: parse and size the ticket, round to the lot step, every
 risk check, write the order to the journal (SQLite, committed) before sending, one ccxt `create_order` to
 the simulated venue, then journal the answer and its fill, update the portfolio and publish the event.
-The baseline, measured in the same run against the same in-process venue, is a bare ccxt `create_order`
+The baseline, measured in the same run against the same venue process, is a bare ccxt `create_order`
 with the same client settings. Rounds alternate (chain, bare, chain, ...) so drift hits both equally.
 Target (issue 11): p50 ratio chain / bare at most 1.3.
 
@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +28,6 @@ from thebot.execution.ccxt_broker import CcxtBroker, make_binance
 from thebot.execution.journal import Journal
 from thebot.execution.service import TradingService
 from thebot.execution.settings import TradingSettings
-from thebot.venue import VenueConfig, run_venue_in_thread
 
 SYMBOL = "BTCUSDT"
 QUANTITY = 0.0002
@@ -43,14 +43,34 @@ def run(argv: list[str]) -> dict[str, object]:
     parser.add_argument("--rounds", type=int, default=200, help="timed orders per side (chain and bare)")
     parser.add_argument("--warmup", type=int, default=20)
     arguments = parser.parse_args(argv)
-    logging.disable(logging.INFO)  # the venue logs every order; the benchmark times orders, not logging
-    venue = run_venue_in_thread(VenueConfig(history_days=0.05, symbols=(SYMBOL, "ETHUSDT"), seed=3))
+    # The venue runs as its own process, as an exchange does: sharing this interpreter's GIL would charge
+    # its request handling to whichever side happens to be waiting.
+    venue = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "thebot.venue",
+            "--port",
+            "0",
+            "--history-days",
+            "0.05",
+            "--log-level",
+            "WARNING",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
+        assert venue.stdout is not None
+        first = venue.stdout.readline()  # "REST      http://127.0.0.1:PORT/api/v3/"
+        if not first.startswith("REST"):
+            raise RuntimeError(f"the venue did not start: {first!r}")
+        url = first.split()[1].removesuffix("/api/v3/")
         with tempfile.TemporaryDirectory() as directory:
-            return _measure(venue.http_url, Path(directory), arguments.rounds, arguments.warmup)
+            return _measure(url, Path(directory), arguments.rounds, arguments.warmup)
     finally:
-        venue.stop()
-        logging.disable(logging.NOTSET)
+        venue.terminate()
+        venue.wait(10)
 
 
 def _measure(url: str, directory: Path, rounds: int, warmup: int) -> dict[str, object]:

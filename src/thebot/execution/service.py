@@ -598,7 +598,7 @@ class TradingService:
 
     def _after_fill(self, order: Order) -> None:
         if order.role is OrderRole.ENTRY and order.group_id:
-            bought = self.positions().get(order.symbol)
+            bought = self._book().positions.get(order.symbol)
             filters = self._filters.get(order.symbol)
             quantity = order.filled
             if bought is not None and filters is not None:
@@ -611,7 +611,7 @@ class TradingService:
             self._cancel_group(
                 order, f"one-cancels-the-other: the {order.role.value.replace('_', ' ')} filled"
             )
-        position = self.positions().get(order.symbol)
+        position = self._book().positions.get(order.symbol)
         if position is None or not position.is_open or self._is_dust(position):
             for leg in self.journal.orders(open_only=True):
                 if (
@@ -666,7 +666,7 @@ class TradingService:
 
     def _send_exit(self, order: Order) -> None:
         """An exit leg triggered: sell what is held (at most the leg's quantity) at market."""
-        position = self.positions().get(order.symbol)
+        position = self._book().positions.get(order.symbol)
         filters = self._filters.get(order.symbol)
         holding = position.quantity if position is not None else 0.0
         quantity = min(order.quantity, holding)
@@ -930,7 +930,7 @@ class TradingService:
 
     def _refresh_watched(self) -> None:
         watched = {order.symbol for order in self.journal.orders(open_only=True)}
-        watched |= {symbol for symbol, position in self.positions().items() if position.is_open}
+        watched |= {symbol for symbol, position in self._book().positions.items() if position.is_open}
         self._watched = frozenset(watched)
 
     def orders(self, status: str | None = None) -> list[Order]:
