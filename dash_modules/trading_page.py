@@ -3,7 +3,8 @@ equity curve, performance, pause / resume / kill, and the mode badge (PAPER, VEN
 
 Callbacks are thin: they call the trading service (the same calls as the JSON API) and render its value
 objects with the pure `render_*` functions below. The tables refresh on every user action and every
-`REFRESH_MS` (push will replace the interval: `OrderUpdated` events are already on the bus).
+`REFRESH_MS`; `trading_props` is the same rendering in the push hub's `{id: {prop: value}}` shape, for
+when `OrderUpdated` / `TradingWarning` drive the page instead of the interval.
 """
 
 from __future__ import annotations
@@ -263,6 +264,20 @@ def ticket_from_form(form: dict[str, Any]) -> dict[str, Any]:
     values = {key: form.get(key) for key in FORM_FIELDS if key not in ("size_mode", "size")}
     values[form.get("size_mode") or "quantity"] = form.get("size")
     return {key: value for key, value in values.items() if value is not None and value != ""}
+
+
+def trading_props(service: TradingService) -> dict[str, dict[str, Any]]:
+    """Everything the page shows of the account, as `{component id: {prop: value}}`: what the 2 s refresh
+    renders now, and what the push hub can send on `OrderUpdated` / `TradingWarning` instead."""
+    positions = [item.to_dict() for item in service.positions().values() if item.is_open]
+    return {
+        ACCOUNT: {"children": render_account(service.account())},
+        POSITIONS: {"children": render_positions(positions)},
+        ORDERS: {"children": render_orders([order.to_dict() for order in service.orders("open")])},
+        FILLS: {"children": render_fills([fill.to_dict() for fill in service.fills()])},
+        EQUITY: {"figure": equity_figure(service.journal.equity_curve())},
+        PERFORMANCE: {"children": render_performance(service.performance().to_dict())},
+    }
 
 
 # -- layout ----------------------------------------------------------------------------------------------
@@ -529,15 +544,14 @@ def register(app: Dash, services: Services) -> None:
         Input(CONTROL_CHANGED, "data"),
     )
     def _refresh(*_: Any) -> tuple[Any, ...]:
-        service = trading()
-        positions = [item.to_dict() for item in service.positions().values() if item.is_open]
+        props = trading_props(trading())
         return (
-            render_account(service.account()),
-            render_positions(positions),
-            render_orders([order.to_dict() for order in service.orders("open")]),
-            render_fills([fill.to_dict() for fill in service.fills()]),
-            equity_figure(service.journal.equity_curve()),
-            render_performance(service.performance().to_dict()),
+            props[ACCOUNT]["children"],
+            props[POSITIONS]["children"],
+            props[ORDERS]["children"],
+            props[FILLS]["children"],
+            props[EQUITY]["figure"],
+            props[PERFORMANCE]["children"],
         )
 
 

@@ -47,3 +47,32 @@ def test_live_badge_is_red_and_paper_is_calm() -> None:
 def test_equity_figure_is_a_line_of_the_curve() -> None:
     figure = trading_page.equity_figure([(1, 100.0), (2, 101.5)])
     assert figure["data"][0]["x"] == [1, 2] and figure["data"][0]["y"] == [100.0, 101.5]
+
+
+def test_trading_props_render_the_account_for_the_page_or_the_push_hub(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from thebot.events import EventBus
+    from thebot.execution.journal import Journal
+    from thebot.execution.paper import PaperBroker
+    from thebot.execution.service import TradingService
+    from thebot.execution.settings import TradingSettings
+
+    journal = Journal(tmp_path / "j.sqlite")
+    broker = PaperBroker(journal, ("BTCUSDT",), starting_balance=10_000.0, slippage_bps=0.0)
+    service = TradingService(TradingSettings(), broker, journal, EventBus(), symbols=("BTCUSDT",))
+    service.start(subscribe=False)
+    service.on_price("BTCUSDT", 50_000, 50_000, 50_000)
+    service.place({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": 0.01})
+    service.on_price("BTCUSDT", 50_000, 50_000, 50_000)
+    props = trading_page.trading_props(service)
+    assert set(props) == {
+        trading_page.ACCOUNT,
+        trading_page.POSITIONS,
+        trading_page.ORDERS,
+        trading_page.FILLS,
+        trading_page.EQUITY,
+        trading_page.PERFORMANCE,
+    }
+    assert "50,000.00" in str(props[trading_page.POSITIONS]["children"])
+    assert "No open order." in str(props[trading_page.ORDERS]["children"])
+    assert "9,999.50 USDT" in str(props[trading_page.ACCOUNT]["children"])
+    service.stop()
