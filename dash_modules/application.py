@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dash import Dash
 
-from dash_modules import analytics_api, api, layout, pages, status
+from dash_modules import analytics_api, api, layout, pages, status, trading_api
 from dash_modules.push import PushHub
 from thebot.services import Services
 
@@ -32,6 +32,7 @@ def create_app(services: Services, hub: PushHub | None = None) -> Dash:
         page.register(app, services)
     api.register(app.server, services, hub)
     analytics_api.register(app.server, services)
+    trading_api.register(app.server, services)
     return app
 
 

@@ -16,6 +16,8 @@ import websockets
 
 from thebot.config import Settings
 from thebot.events import EventBus
+from thebot.execution.service import TradingService
+from thebot.execution.wiring import build_trading_service
 from thebot.health import health_report
 from thebot.market.service import MarketData
 from thebot.runtime import EventLoopThread
@@ -49,6 +51,7 @@ class Services:
     analytics: AnalyticsService
     bus: EventBus
     venue: RunningVenue | None = None
+    trading: TradingService | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -65,12 +68,18 @@ class Services:
         # Analytics subscribes to the DataStream first so that no closed candle passes unseen.
         self.analytics.start()
         self.market.start()
+        if self.trading is not None:
+            # After the market: its observer needs the DataStream, its reconciliation the venue.
+            self.market.datastream.add_update_observer(self.trading.observe_update)
+            self.trading.start()
         return self
 
     def stop(self) -> None:
         if self._stopped:
             return
         self._stopped = True
+        if self.trading is not None:
+            self.trading.stop()
         self.analytics.stop()
         self.market.stop()
         self.bus.close()
@@ -165,6 +174,16 @@ def build_services(
         analytics = AnalyticsService(
             settings, market.datastream, market.store_connection(), publish=bus.publish
         )
+        trading = build_trading_service(
+            settings.trading,
+            bus,
+            data_dir=settings.storage.data_dir,
+            symbols=market_settings.symbols,
+            rest_url=endpoints.rest_url,
+            simulated=endpoints.simulated,
+            price_lookup=lambda symbol: _last_price(market, symbol),
+            ephemeral_exchange=venue is not None,
+        )
     except BaseException:
         loop.stop()
         if venue is not None:
@@ -179,4 +198,22 @@ def build_services(
         analytics=analytics,
         bus=bus,
         venue=venue,
+        trading=trading,
     )
+
+
+def _last_price(market: MarketData, symbol: str) -> float | None:
+    """The stream's last price: the ticker, else the newest candle of the smallest timeframe."""
+    ticker = market.ticker(symbol)
+    if ticker is not None:
+        return ticker.last_price
+    timeframes = market.datastream.timeframes
+    if not timeframes:
+        return None
+    try:
+        snapshot = market.datastream.snapshot(
+            symbol, min(timeframes, key=lambda item: item.milliseconds), limit=1
+        )
+    except KeyError:
+        return None
+    return float(snapshot.close[-1]) if len(snapshot.close) else None
