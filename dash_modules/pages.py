@@ -30,7 +30,7 @@ class Page:
 
 def all_pages() -> list[Page]:
     """In navigation order; the first is the home page."""
-from dash_modules import (
+    from dash_modules import (
         chart_page,
         compare_page,
         markets_page,
