@@ -125,9 +125,18 @@ class PushHub:
         self._signal_streams: set[tuple[str, str]] = set()
         self._metric_streams: set[tuple[str, str]] = set()
         self._listening = False
+        self._topics: list[tuple[tuple[type[Event], ...], Callable[[], dict[str, dict[str, Any]]]]] = []
+        self._topics_due: set[int] = set()
         self.rounds = 0
         self.chart_messages = 0
         self.chart_bytes = 0
+
+    def add_topic(
+        self, event_types: tuple[type[Event], ...], build: Callable[[], dict[str, dict[str, Any]]]
+    ) -> None:
+        """When one of `event_types` is published, `build()` the props once and send them to every page
+        (a page applies only those whose components it shows). Call before the first page connects."""
+        self._topics.append((event_types, build))
 
     # -- lifecycle (on the web server's loop) --------------------------------------------------------
 
@@ -140,8 +149,12 @@ class PushHub:
         self._task = loop.create_task(self._run(), name="push-hub")
         services = self._services
         if self._subscription is None:
+            topic_events = tuple(event for types, _ in self._topics for event in types)
             self._subscription = services.bus.subscribe(
-                (*_STATUS_EVENTS, *_STREAM_EVENTS, *_SIGNAL_EVENTS), self._on_event, name="push", loop=loop
+                (*_STATUS_EVENTS, *_STREAM_EVENTS, *_SIGNAL_EVENTS, *topic_events),
+                self._on_event,
+                name="push",
+                loop=loop,
             )
         if not self._listening:
             services.market.datastream.add_change_listener(self._on_change)
@@ -206,6 +219,9 @@ class PushHub:
         self._set_wake()
 
     async def _on_event(self, event: Event) -> None:
+        for number, (types, _) in enumerate(self._topics):
+            if isinstance(event, types):
+                self._topics_due.add(number)
         if isinstance(event, _STATUS_EVENTS):
             self._status_due = True
         elif isinstance(event, _STREAM_EVENTS):
@@ -237,6 +253,11 @@ class PushHub:
         if self._status_due:
             self._status_due = False
             data = sse(encode({"props": connection_props(services)}))
+            for client in list(self._clients):
+                client.send(data)
+        due, self._topics_due = self._topics_due, set()
+        for number in sorted(due):
+            data = sse(encode({"props": self._topics[number][1]()}))
             for client in list(self._clients):
                 client.send(data)
         groups: dict[ChartState, list[PushClient]] = {}
