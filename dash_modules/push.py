@@ -277,7 +277,7 @@ class PushHub:
                 for client in clients:
                     client.send(data)
             for client in clients:
-                if client.state is state:
+                if client.state == state:
                     client.state = result.state if "resync" not in (result.message or {}) else None
             logger.debug(
                 "push %s %s in %.2f ms",

@@ -37,8 +37,16 @@ def run(argv: list[str]) -> dict[str, object]:
         pages += [open_chart(browser, stack.app_url) for _ in range(args.tabs - 1)]
         time.sleep(args.warmup)
         result[f"cpu_{args.tabs}_tabs"] = round(app_cpu_per_second(pid, args.seconds), 4)
-        messages = [page.evaluate("() => window.thebotPush.stats.chartMessages") for page in pages]
-        result["chart_messages_per_tab"] = messages
+        stats = [
+            page.evaluate(
+                "() => { const s = window.thebotPush.stats;"
+                " return {messages: s.chartMessages, resyncs: s.resyncs, reasons: s.resyncReasons}; }"
+            )
+            for page in pages
+        ]
+        result["chart_messages_per_tab"] = [item["messages"] for item in stats]
+        result["full_figures_asked_per_tab"] = [item["resyncs"] for item in stats]
+        result["full_figure_reasons"] = [item["reasons"] for item in stats]
         for page in pages:
             page.close()
     ratio = result[f"cpu_{args.tabs}_tabs"] / max(result["cpu_1_tab"], 1e-9)
