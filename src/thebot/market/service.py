@@ -50,7 +50,10 @@ class MarketData:
         exchange: str,
         store_path: str,
         loop: EventLoopThread,
+        source: str | None = None,
     ) -> None:
+        """`source` names where the candles come from (`binance`, `sim:seed=7`, ...): the store keeps and
+        restores only that source's rows. Without it the exchange name is used."""
         self._settings = settings
         self._exchange = exchange
         self._loop = loop
@@ -70,7 +73,7 @@ class MarketData:
         market_settings = settings.market_data
         self.store = KlineStore(
             store_path,
-            exchange,
+            source or exchange,
             flush_seconds=market_settings.store_flush_seconds,
             batch_rows=market_settings.store_batch_rows,
             retention_days=market_settings.retention(),
