@@ -44,7 +44,10 @@ def cagr(returns: FloatArray, periods: float) -> float:
     if returns.size == 0:
         return 0.0
     wealth = 1.0 + total_return(returns)
-    return math.nan if wealth < 0 else float(wealth ** (periods / returns.size) - 1.0)
+    if wealth <= 0:
+        return math.nan if wealth < 0 else -1.0
+    exponent = math.log(wealth) * periods / returns.size
+    return math.inf if exponent > 700 else math.expm1(exponent)  # a few bars annualised can overflow
 
 
 def sharpe(returns: FloatArray, periods: float) -> float:

@@ -202,18 +202,18 @@ def exit_policy(data: dict[str, Any]) -> ExitPolicy:
         raise BacktestInputError(
             f"exits.{unknown[0]}", "unknown exit; use opposite_signal, " + ", ".join(SWEEPABLE)
         )
-    fractions = {
-        name: _number(data, name, None, 0.0001, 0.99) for name in ("stop_loss", "take_profit", "trailing")
-    }
-    bars = _number(data, "max_bars", None, 1, 1_000_000)
     try:
-        return ExitPolicy(
-            opposite_signal=bool(data.get("opposite_signal", True)),
-            max_bars=None if bars is None else int(bars),
-            **fractions,
-        )
+        fractions = {
+            name: _number(data, name, None, 0.0001, 0.99) for name in ("stop_loss", "take_profit", "trailing")
+        }
+        bars = _number(data, "max_bars", None, 1, 1_000_000)
     except BacktestInputError as error:
         raise BacktestInputError(f"exits.{error.field}", error.message) from None
+    return ExitPolicy(
+        opposite_signal=bool(data.get("opposite_signal", True)),
+        max_bars=None if bars is None else int(bars),
+        **fractions,
+    )
 
 
 def sweep_variants(data: dict[str, Any], base: ExitPolicy, limit: int) -> list[ExitPolicy]:
