@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import websockets
 
+from thebot.backtest.jobs import BacktestJobs
 from thebot.config import Settings
 from thebot.events import EventBus
 from thebot.market.service import MarketData
@@ -59,6 +60,7 @@ class Services:
     analytics: AnalyticsService
     bus: EventBus
     venue: RunningVenue | None = None
+    backtests: BacktestJobs | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -75,6 +77,8 @@ class Services:
         if self._stopped:
             return
         self._stopped = True
+        if self.backtests is not None:
+            self.backtests.stop()
         self.analytics.stop()
         self.market.stop()
         self.bus.close()
@@ -188,6 +192,9 @@ def build_services(
             source=endpoints.store_source,
         )
         analytics = AnalyticsService(settings, market.datastream, market.store_connection())
+        backtests = BacktestJobs(
+            market.store, settings.signals, settings.backtest, source=endpoints.store_source, bus=bus
+        )
     except BaseException:
         loop.stop()
         if venue is not None:
@@ -204,4 +211,5 @@ def build_services(
         analytics=analytics,
         bus=bus,
         venue=venue,
+        backtests=backtests,
     )

@@ -361,6 +361,7 @@ def chart_series(candles: CandleSnapshot, simulation: Simulation, initial: float
     drawdown = drawdown_series(returns_of(simulation.equity, initial))
     return {
         "time": times[picked].tolist(),
+        "price": closes[picked].tolist(),
         "equity": simulation.equity[picked].round(2).tolist(),
         "buy_and_hold": hold[picked].round(2).tolist(),
         "drawdown": drawdown[picked].round(5).tolist(),
