@@ -39,7 +39,7 @@ def _layout(height: int) -> dict[str, Any]:
 def _line(name: str, times: list[int], values: list[float], row: int, **style: Any) -> dict[str, Any]:
     suffix = "" if row == 1 else str(row)
     return {
-        "type": "scattergl",
+        "type": "scatter",
         "name": name,
         "x": [_iso(value) for value in times],
         "y": values,
@@ -51,7 +51,7 @@ def _line(name: str, times: list[int], values: list[float], row: int, **style: A
 
 def _markers(name: str, times: list[int], prices: list[float], symbol: str, colour: str) -> dict[str, Any]:
     return {
-        "type": "scattergl",
+        "type": "scatter",
         "mode": "markers",
         "name": name,
         "x": [_iso(value) for value in times],
@@ -134,7 +134,7 @@ def compare_figure(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         start = result["request"]["initial_capital"] or first
         data.append(
             {
-                "type": "scattergl",
+                "type": "scatter",
                 "x": [_iso(value) for value in chart["time"]],
                 "y": [(value / start - 1) * 100 for value in chart["equity"]],
                 "name": label,

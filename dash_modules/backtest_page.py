@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 
 from dash_modules import backtest_api, ids
 from dash_modules.backtest_figures import compare_figure, metric_cards, percent, ratio, result_figure
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from thebot.services import Services
 
 POLL_MS = 2_000
-TRADES_SHOWN = 200
 RUNS_SHOWN = 12
 
 
@@ -280,43 +279,72 @@ def _time(open_time: int) -> str:
     return datetime.fromtimestamp(open_time / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def trades_table(result: dict[str, Any]) -> Any:
-    trades = list(reversed(result["trades"]))[:TRADES_SHOWN]
-    header = html.Thead(
-        html.Tr(
-            [
-                html.Th(name)
-                for name in ("Side", "Entry", "Price", "Exit", "Price", "Bars", "Return", "P&L", "Why")
-            ]
-        )
-    )
-    rows = [
-        html.Tr(
-            [
-                html.Td(trade["side"], className="bt-up" if trade["side"] == "LONG" else "bt-down"),
-                html.Td(_time(trade["entry_time"])),
-                html.Td(f"{trade['entry_price']:,.2f}"),
-                html.Td(_time(trade["exit_time"])),
-                html.Td(f"{trade['exit_price']:,.2f}"),
-                html.Td(trade["bars"]),
-                html.Td(percent(trade["return"]), className="bt-up" if trade["return"] > 0 else "bt-down"),
-                html.Td(f"{trade['pnl']:,.2f}"),
-                html.Td(trade["exit_reason"], className="bt-muted"),
-            ]
-        )
-        for trade in trades
+_TRADE_COLUMNS = (
+    ("side", "Side"),
+    ("entry", "Entry (UTC)"),
+    ("entry_price", "Entry price"),
+    ("exit", "Exit (UTC)"),
+    ("exit_price", "Exit price"),
+    ("bars", "Bars"),
+    ("return", "Return %"),
+    ("pnl", "P&L"),
+    ("exit_reason", "Why"),
+)
+
+
+def trade_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Newest first, numbers rounded for reading."""
+    return [
+        {
+            "side": trade["side"],
+            "entry": _time(trade["entry_time"]),
+            "entry_price": round(trade["entry_price"], 2),
+            "exit": _time(trade["exit_time"]),
+            "exit_price": round(trade["exit_price"], 2),
+            "bars": trade["bars"],
+            "return": round(trade["return"] * 100, 3),
+            "pnl": round(trade["pnl"], 2),
+            "exit_reason": trade["exit_reason"],
+        }
+        for trade in reversed(result["trades"])
     ]
+
+
+def trades_table(result: dict[str, Any]) -> Any:
+    """One DataTable (paged in the browser): a plain table of hundreds of rows took the Dash renderer tens
+    of seconds on a busy machine."""
+    rows = trade_rows(result)
+    shown = len(rows)
     note = (
-        f"newest {len(trades)} of {result['trades_total']:,} trades"
-        if result["trades_total"] > len(trades)
-        else f"{len(trades)} trades"
+        f"newest {shown:,} of {result['trades_total']:,} trades"
+        if result["trades_total"] > shown
+        else f"{shown:,} trades"
+    )
+    up, down = "var(--tb-up)", "var(--tb-down)"
+    table = dash_table.DataTable(
+        data=rows,
+        columns=[{"id": key, "name": name} for key, name in _TRADE_COLUMNS],
+        page_size=20,
+        sort_action="native",
+        style_as_list_view=True,
+        style_header={"backgroundColor": "#1b2030", "color": "#7a8194", "border": "none"},
+        style_cell={
+            "backgroundColor": "#131722",
+            "color": "#c7ccd8",
+            "border": "none",
+            "fontSize": "0.85rem",
+            "fontFamily": "inherit",
+            "padding": "2px 8px",
+        },
+        style_data_conditional=[
+            {"if": {"filter_query": "{side} = LONG", "column_id": "side"}, "color": up},
+            {"if": {"filter_query": "{side} = SHORT", "column_id": "side"}, "color": down},
+            {"if": {"filter_query": "{return} > 0", "column_id": "return"}, "color": up},
+            {"if": {"filter_query": "{return} < 0", "column_id": "return"}, "color": down},
+        ],
     )
     return html.Div(
-        [
-            html.Div(note, className="bt-muted mb-1"),
-            dbc.Table([header, html.Tbody(rows)], size="sm", hover=True, className="bt-table"),
-        ],
-        id=ids.BACKTEST_TRADES,
+        [html.Div(note, className="bt-muted mb-1"), table], id=ids.BACKTEST_TRADES, className="bt-trades"
     )
 
 
