@@ -369,7 +369,7 @@ def walk_forward_table(result: dict[str, Any]) -> Any:
                 if key == "trades"
                 else ratio(value)
                 if key in ("profit_factor", "sharpe")
-                else percent(value)
+                else percent(value, signed=key != "win_rate")
             )
             cells.append(html.Td(text))
         rows.append(html.Tr([html.Th(label), *cells]))
