@@ -87,8 +87,13 @@ class _Row(dict[IndicatorSpec, Values]):
         self._index = index
 
     def __missing__(self, spec: IndicatorSpec) -> Values:
+        columns = self._columns[spec]
         index = self._index
-        value = self[spec] = tuple([column[index] for column in self._columns[spec]])
+        if len(columns) == 1:  # most specs have one output: no list to build
+            value: Values = (columns[0][index],)
+        else:
+            value = tuple([column[index] for column in columns])
+        self[spec] = value
         return value
 
 
