@@ -1,5 +1,6 @@
 """The backtest JSON API: `POST /api/backtests` → 202 {"id"}; `GET /api/backtests/<id>` → status, progress
-and results; `GET /api/backtests` → recent runs; `GET /api/backtests/sources` → what can be backtested.
+and results; `GET /api/backtests` → recent runs; `GET /api/backtests/sources` → what can be backtested;
+`GET /api/backtests/evidence?symbol=BTCUSDT&timeframe=15m` → per-rule evidence over the stored range.
 
 A POST must be JSON (415 otherwise) holding an object (400 otherwise); a bad field answers 400 naming it,
 and nothing is queued. Example body::
@@ -15,7 +16,7 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 
-from dash_modules.api import BadRequest, error_response, json_endpoint
+from dash_modules.api import BadRequest, error_response, json_endpoint, query_int
 from thebot.backtest.jobs import BacktestJobs
 from thebot.backtest.models import BacktestInputError
 from thebot.services import Services
@@ -57,6 +58,25 @@ def register(server: Flask, services: Services) -> None:
     def api_backtest_sources() -> Any:
         jobs = _jobs(services)
         return jsonify({"current": jobs.source, "streams": jobs.sources()})
+
+    @server.get("/api/backtests/evidence")
+    @json_endpoint
+    def api_backtest_evidence() -> Any:
+        """Per rule: signals, hit rate, mean forward return and expectancy over a stored range (for the
+        signal details and the alerts form). Query: symbol, timeframe, [source, start, end, horizon]."""
+        arguments = {
+            key: request.args[key]
+            for key in ("symbol", "timeframe", "source", "start", "end")
+            if key in request.args
+        }
+        for key in ("start", "end"):
+            if key in arguments and arguments[key].isdigit():
+                arguments[key] = int(arguments[key])
+        horizon = query_int("horizon", None, 1, 1_000)
+        try:
+            return jsonify(_jobs(services).evidence(arguments, horizon))
+        except BacktestInputError as error:
+            raise BadRequest(str(error)) from None
 
     @server.get("/api/backtests/<job_id>")
     def api_backtest_get(job_id: str) -> Any:

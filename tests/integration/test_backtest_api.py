@@ -127,3 +127,13 @@ def test_only_json_objects_are_accepted_and_unknown_ids_are_404(client: FlaskCli
     assert listed.status_code == 400 and "JSON object" in listed.get_json()["error"]
     missing = client.get("/api/backtests/nosuchjob")
     assert missing.status_code == 404 and "no backtest 'nosuchjob'" in missing.get_json()["error"]
+
+
+def test_rule_evidence_over_the_stored_range(client: FlaskClient) -> None:
+    rows = client.get("/api/backtests/evidence?symbol=BTCUSDT&timeframe=5m&horizon=3").get_json()
+    total = rows[-1]
+    assert total["rule"] == "all rules" and total["horizon_bars"] == 3
+    assert total["signals"] == sum(row["signals"] for row in rows[:-1]) > 0
+    assert total["expectancy"] == pytest.approx(total["mean_forward_return"] - 2 * 0.001 - 2 * 0.0002)
+    bad = client.get("/api/backtests/evidence?symbol=BTCUSDT&timeframe=9m")
+    assert bad.status_code == 400 and "unknown timeframe '9m'" in bad.get_json()["error"]

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 _STOP = object()
 _PUBLISH_EVERY_SECONDS = 0.2
+EVIDENCE_MAX_CANDLES = 200_000
 
 
 @dataclass
@@ -144,6 +145,31 @@ class BacktestJobs:
     def sources(self) -> list[dict[str, Any]]:
         """What can be backtested: every stored stream of every source."""
         return self._store.inventory()
+
+    def evidence(self, data: dict[str, Any], horizon: int | None = None) -> list[dict[str, Any]]:
+        """Rule evidence (see `thebot.backtest.evidence`) for one symbol and timeframe, computed now; the
+        same checks as `submit`, and at most `EVIDENCE_MAX_CANDLES` candles so a request stays quick."""
+        from thebot.backtest.evidence import rule_evidence
+
+        request = request_from_dict(data, self._settings, self._signal_settings.rules)
+        source = request.source or self._source
+        candles = load_candles(
+            self._store,
+            source,
+            request.symbol,
+            request.timeframe,
+            start=request.start,
+            end=request.end,
+            limit=EVIDENCE_MAX_CANDLES,
+        )
+        cost = 2 * request.fee_rate + 2 * request.slippage_fraction
+        rows = rule_evidence(
+            candles,
+            self._signal_settings,
+            horizon=horizon or self._signal_settings.quality_horizon_bars,
+            round_trip_cost=cost,
+        )
+        return [row.as_dict() for row in rows]
 
     def wait(self, job_id: str, timeout: float = 60.0) -> dict[str, Any] | None:
         deadline = time.monotonic() + timeout
