@@ -6,13 +6,15 @@ from pathlib import Path
 
 from dash import Dash
 
-from dash_modules import analytics_api, api, layout, pages, status
+from dash_modules import analytics_api, api, layout, pages, status, trading_api, trading_page
+from dash_modules.push import PushHub
+from thebot.events import OrderUpdated, TradingWarning
 from thebot.services import Services
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
 
 
-def create_app(services: Services) -> Dash:
+def create_app(services: Services, hub: PushHub | None = None) -> Dash:
     """Everything the page loads comes from this server: Dash's own bundles and `assets/`."""
     app = Dash(
         __name__,
@@ -29,9 +31,19 @@ def create_app(services: Services) -> Dash:
     status.register_callbacks(app, services)
     for page in registered:
         page.register(app, services)
-    api.register(app.server, services)
+    api.register(app.server, services, hub)
+    if hub is not None:
+        register_push_topics(hub, services)
     analytics_api.register(app.server, services)
+    trading_api.register(app.server, services)
     return app
 
 
-__all__ = ["create_app"]
+def register_push_topics(hub: PushHub, services: Services) -> None:
+    """Page parts that follow an event: rebuilt once per event, pushed to every open page."""
+    trading = services.trading
+    if trading is not None:
+        hub.add_topic((OrderUpdated, TradingWarning), lambda: trading_page.trading_props(trading))
+
+
+__all__ = ["create_app", "register_push_topics"]

@@ -11,7 +11,7 @@ import logging
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import websockets
@@ -19,6 +19,9 @@ import websockets
 from thebot.backtest.jobs import BacktestJobs
 from thebot.config import Settings
 from thebot.events import EventBus
+from thebot.execution.service import TradingService
+from thebot.execution.wiring import build_trading_service
+from thebot.health import health_report
 from thebot.market.service import MarketData
 from thebot.runtime import EventLoopThread
 from thebot.signals.service import AnalyticsService
@@ -60,6 +63,7 @@ class Services:
     analytics: AnalyticsService
     bus: EventBus
     venue: RunningVenue | None = None
+    trading: TradingService | None = None
     backtests: BacktestJobs | None = None
     _stopped: bool = field(default=False, repr=False)
 
@@ -67,16 +71,28 @@ class Services:
     def simulated(self) -> bool:
         return self.endpoints.simulated
 
+    def health(self) -> dict[str, Any]:
+        """The `/api/health` report: market data, plus the bus's per-subscriber queues and drops."""
+        report = health_report(self.endpoints.source, self.simulated, self.market.health())
+        report["events"] = self.bus.stats()
+        return report
+
     def start(self) -> Services:
         # Analytics subscribes to the DataStream first so that no closed candle passes unseen.
         self.analytics.start()
         self.market.start()
+        if self.trading is not None:
+            # After the market: its observer needs the DataStream, its reconciliation the venue.
+            self.market.datastream.add_update_observer(self.trading.observe_update)
+            self.trading.start()
         return self
 
     def stop(self) -> None:
         if self._stopped:
             return
         self._stopped = True
+        if self.trading is not None:
+            self.trading.stop()
         if self.backtests is not None:
             self.backtests.stop()
         self.analytics.stop()
@@ -189,9 +205,22 @@ def build_services(
             exchange=endpoints.source,
             store_path=store_path,
             loop=loop,
+            publish=bus.publish,
             source=endpoints.store_source,
         )
-        analytics = AnalyticsService(settings, market.datastream, market.store_connection())
+        analytics = AnalyticsService(
+            settings, market.datastream, market.store_connection(), publish=bus.publish
+        )
+        trading = build_trading_service(
+            settings.trading,
+            bus,
+            data_dir=settings.storage.data_dir,
+            symbols=market_settings.symbols,
+            rest_url=endpoints.rest_url,
+            simulated=endpoints.simulated,
+            price_lookup=lambda symbol: _last_price(market, symbol),
+            ephemeral_exchange=venue is not None,
+        )
         backtests = BacktestJobs(
             market.store, settings.signals, settings.backtest, source=endpoints.store_source, bus=bus
         )
@@ -211,5 +240,23 @@ def build_services(
         analytics=analytics,
         bus=bus,
         venue=venue,
+        trading=trading,
         backtests=backtests,
     )
+
+
+def _last_price(market: MarketData, symbol: str) -> float | None:
+    """The stream's last price: the ticker, else the newest candle of the smallest timeframe."""
+    ticker = market.ticker(symbol)
+    if ticker is not None:
+        return ticker.last_price
+    timeframes = market.datastream.timeframes
+    if not timeframes:
+        return None
+    try:
+        snapshot = market.datastream.snapshot(
+            symbol, min(timeframes, key=lambda item: item.milliseconds), limit=1
+        )
+    except KeyError:
+        return None
+    return float(snapshot.close[-1]) if len(snapshot.close) else None

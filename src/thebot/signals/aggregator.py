@@ -49,6 +49,7 @@ class SignalAggregator:
         timeframes: Sequence[Timeframe],
         history: SignalHistory | None = None,
         capacity: int = DEFAULT_CAPACITY,
+        publish: SignalObserver | None = None,
     ) -> None:
         self._settings = settings
         self._timeframes = tuple(timeframes)
@@ -56,13 +57,10 @@ class SignalAggregator:
         self._capacity = capacity
         self._lock = threading.Lock()
         self._streams: dict[StreamKey, _StreamSignals] = {}
-        self._observers: list[SignalObserver] = []
+        self._publish = publish
         self._version = 0
 
-    # -- observers and versions ----------------------------------------------------------------------
-
-    def add_observer(self, observer: SignalObserver) -> None:
-        self._observers.append(observer)
+    # -- outlet and versions ----------------------------------------------------------------------
 
     @property
     def version(self) -> int:
@@ -71,12 +69,14 @@ class SignalAggregator:
             return self._version
 
     def _notify(self, events: Iterable[SignalEvent]) -> None:
+        """Hand news (never replayed history) to the one outlet: the service publishes it on the bus."""
+        if self._publish is None:
+            return
         for event in events:
-            for observer in list(self._observers):
-                try:
-                    observer(event)
-                except Exception:
-                    logger.exception("signal observer %r failed; the others still run", observer)
+            try:
+                self._publish(event)
+            except Exception:
+                logger.exception("publishing a signal event failed; the aggregator carries on")
 
     # -- intake --------------------------------------------------------------------------------------
 
@@ -194,6 +194,21 @@ class SignalAggregator:
             key=lambda signal: (signal.time, signal.timeframe.milliseconds, signal.rule), reverse=True
         )
         return collected[:limit]
+
+    def count_since(self, symbol: str, since: int) -> int:
+        """How many final signals of `symbol` (every timeframe) fired on candles opened at or after `since`.
+
+        A count without building and sorting the list: the watchlist asks this for every symbol on every
+        refresh."""
+        with self._lock:
+            streams = [self._streams.get(StreamKey(symbol, timeframe)) for timeframe in self._timeframes]
+            return sum(
+                1
+                for stream in streams
+                if stream is not None
+                for signal in stream.accepted.values()
+                if signal.time >= since
+            )
 
     def assess(self, symbol: str, timeframe: Timeframe) -> Assessment:
         with self._lock:
