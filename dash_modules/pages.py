@@ -31,6 +31,7 @@ class Page:
 def all_pages() -> list[Page]:
     """In navigation order; the first is the home page."""
     from dash_modules import (
+        backtest_page,
         chart_page,
         compare_page,
         markets_page,
@@ -46,6 +47,7 @@ def all_pages() -> list[Page]:
         compare_page.PAGE,
         matrix_page.PAGE,
         trading_page.PAGE,
+        backtest_page.PAGE,
     ]
 
 

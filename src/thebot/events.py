@@ -147,6 +147,17 @@ class TradingWarning(Event):
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class BacktestProgress(Event):
+    """A backtest job moved: `status` queued, running, done or failed; `progress` 0..1."""
+
+    job_id: str
+    status: str
+    progress: float
+    phase: str
+    error: str = ""
+
+
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any], None] | Callable[[Any], Awaitable[None]]
 

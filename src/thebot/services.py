@@ -6,7 +6,9 @@ No other module keeps state, so a test builds a fresh set with `build_services` 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -14,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import websockets
 
+from thebot.backtest.jobs import BacktestJobs
 from thebot.config import Settings
 from thebot.events import EventBus
 from thebot.execution.service import TradingService
@@ -23,6 +26,7 @@ from thebot.market.service import MarketData
 from thebot.runtime import EventLoopThread
 from thebot.signals.service import AnalyticsService
 from thebot.venue import RunningVenue, VenueConfig, run_venue_in_thread
+from thebot.venue.settings import source_identity
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +35,19 @@ ResolvedSource = Literal["sim", "binance"]
 
 @dataclass(frozen=True, slots=True)
 class Endpoints:
-    """Where market data comes from: a WebSocket base URL and a REST base URL of the same venue."""
+    """Where market data comes from: a WebSocket base URL and a REST base URL of the same venue.
+
+    `identity` is what stored candles are keyed by (`binance`, `sim:seed=7`, ...; see `market/store.py`).
+    """
 
     source: ResolvedSource
     ws_url: str
     rest_url: str
+    identity: str = ""
+
+    @property
+    def store_source(self) -> str:
+        return self.identity or self.source
 
     @property
     def simulated(self) -> bool:
@@ -52,6 +64,7 @@ class Services:
     bus: EventBus
     venue: RunningVenue | None = None
     trading: TradingService | None = None
+    backtests: BacktestJobs | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -80,6 +93,8 @@ class Services:
         self._stopped = True
         if self.trading is not None:
             self.trading.stop()
+        if self.backtests is not None:
+            self.backtests.stop()
         self.analytics.stop()
         self.market.stop()
         self.bus.close()
@@ -96,7 +111,22 @@ def venue_endpoints(url: str) -> Endpoints:
     secure = parts.scheme in ("https", "wss")
     rest = urlunsplit(("https" if secure else "http", parts.netloc, "", "", ""))
     ws = urlunsplit(("wss" if secure else "ws", parts.netloc, "", "", ""))
-    return Endpoints(source="sim", ws_url=ws, rest_url=rest)
+    return Endpoints(source="sim", ws_url=ws, rest_url=rest, identity=venue_identity(rest))
+
+
+def venue_identity(rest_url: str, timeout: float = 2.0) -> str:
+    """Ask a running venue which prices it serves (`/admin/status` → `source`); a venue that does not say
+    is known by its URL, so its candles are still never mixed with another venue's."""
+    try:
+        with urllib.request.urlopen(f"{rest_url}/admin/status", timeout=timeout) as response:
+            status = json.loads(response.read())
+        identity = status.get("source") if isinstance(status, dict) else None
+    except (OSError, ValueError) as error:
+        logger.info(
+            "venue at %s did not tell its source (%s); its candles are kept under its URL", rest_url, error
+        )
+        identity = None
+    return identity if isinstance(identity, str) and identity else f"venue:{rest_url}"
 
 
 async def _binance_reachable(ws_url: str, probe_seconds: float) -> bool:
@@ -140,6 +170,7 @@ def build_services(
                     source="binance",
                     ws_url=market_settings.binance_ws_url,
                     rest_url=market_settings.binance_rest_url,
+                    identity="binance",
                 )
             else:
                 venue = run_venue_in_thread(
@@ -152,7 +183,12 @@ def build_services(
                         history_days=settings.venue.history_days,
                     )
                 )
-                endpoints = Endpoints(source="sim", ws_url=venue.ws_url, rest_url=venue.http_url)
+                endpoints = Endpoints(
+                    source="sim",
+                    ws_url=venue.ws_url,
+                    rest_url=venue.http_url,
+                    identity=source_identity(venue.venue.config),
+                )
         if store_path is None and venue is not None:
             # An in-process venue's clock restarts from the wall clock at every start and, at speed > 1,
             # runs ahead of it: a store kept across runs would hold candles from a future the next run
@@ -170,6 +206,7 @@ def build_services(
             store_path=store_path,
             loop=loop,
             publish=bus.publish,
+            source=endpoints.store_source,
         )
         analytics = AnalyticsService(
             settings, market.datastream, market.store_connection(), publish=bus.publish
@@ -184,12 +221,17 @@ def build_services(
             price_lookup=lambda symbol: _last_price(market, symbol),
             ephemeral_exchange=venue is not None,
         )
+        backtests = BacktestJobs(
+            market.store, settings.signals, settings.backtest, source=endpoints.store_source, bus=bus
+        )
     except BaseException:
         loop.stop()
         if venue is not None:
             venue.stop()
         raise
-    logger.info("market data from %s (%s)", endpoints.source, endpoints.ws_url)
+    logger.info(
+        "market data from %s (%s), stored as %s", endpoints.source, endpoints.ws_url, endpoints.store_source
+    )
     return Services(
         settings=settings,
         endpoints=endpoints,
@@ -199,6 +241,7 @@ def build_services(
         bus=bus,
         venue=venue,
         trading=trading,
+        backtests=backtests,
     )
 
 

@@ -37,7 +37,7 @@ from thebot.venue.market import (
     rolling_ticker,
     symbol_rules,
 )
-from thebot.venue.settings import VenueConfig
+from thebot.venue.settings import VenueConfig, source_identity
 from thebot.venue.streams import (
     StreamKind,
     StreamName,
@@ -130,6 +130,7 @@ class SimulatedVenue:
         self._connections: set[_Connection] = set()
         self._stream_states: dict[str, _StreamState] = {}
         self._faults = _Faults()
+        self._source = source_identity(config)
         self._runner: web.AppRunner | None = None
         self._pump_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -432,6 +433,7 @@ class SimulatedVenue:
                 "server_time": self._clock.now_ms(),
                 "speed": self.config.speed,
                 "replay": self.config.replay is not None,
+                "source": self._source,
                 "connections": len(self._connections),
                 "streams": sorted(self._stream_states),
                 "stall_seconds_left": round(max(0.0, self._faults.stall_until - loop_time), 3),
