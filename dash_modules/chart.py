@@ -60,9 +60,10 @@ def layout(services: Services) -> Any:
                 config={"displaylogo": False, "scrollZoom": True, "responsive": True},
                 style={"height": "62vh", "minHeight": "420px"},
             ),
+            dcc.Store(id=ids.CHART_FULL, data=None),
             dcc.Store(id=ids.CHART_STATE, data=None),
             dcc.Store(id=ids.CHART_RESYNC, data=0),
-            dcc.Store(id=ids.CHART_FOLLOW, data=None),
+            dcc.Store(id=ids.URL_SYNC, data=None),
         ],
         className="chart-card",
         body=True,
@@ -166,22 +167,26 @@ def chart_push(services: Services, state: ChartState) -> ChartPush:
 
 def register_callbacks(app: Dash, services: Services) -> None:
     @app.callback(
-        Output(ids.PRICE_CHART, "figure"),
-        Output(ids.CHART_STATE, "data"),
+        Output(ids.CHART_FULL, "data"),
         Input(ids.SYMBOL_SELECT, "value"),
         Input(ids.TIMEFRAME_SELECT, "value"),
         Input(INDICATOR_PICKER, "value"),
         Input(ids.CHART_RESYNC, "data"),
     )
-    def _full(
-        symbol: str, timeframe: str, picked: list[str] | None, _resync: Any
-    ) -> tuple[Figure, dict[str, Any] | None]:
-        return full_chart(services, symbol, timeframe, picked)
+    def _full(symbol: str, timeframe: str, picked: list[str] | None, _resync: Any) -> dict[str, Any]:
+        figure, state = full_chart(services, symbol, timeframe, picked)
+        return {"figure": figure, "state": state}
 
-    # The page's push script follows whatever state the last full figure left (assets/30_push.js).
+    # The full figure reaches the graph through the page's push script, which switches its stream to
+    # the new state in the same step: no pushed update of the previous stream can land on the new figure.
     app.clientside_callback(
-        "function (state) { if (window.thebotPush) { window.thebotPush.follow(state); }"
-        " return window.dash_clientside.no_update; }",
-        Output(ids.CHART_FOLLOW, "data"),
-        Input(ids.CHART_STATE, "data"),
+        """function (full) {
+            const dc = window.dash_clientside;
+            if (!full) { return [dc.no_update, dc.no_update]; }
+            if (window.thebotPush) { window.thebotPush.follow(full.state); }
+            return [full.figure, full.state];
+        }""",
+        Output(ids.PRICE_CHART, "figure"),
+        Output(ids.CHART_STATE, "data"),
+        Input(ids.CHART_FULL, "data"),
     )

@@ -17,7 +17,7 @@ STREAM_WARNING = "stream-warning"
 URL = "url"
 PAGE_CONTENT = "page-content"
 CHART_RESYNC = "chart-resync"
-CHART_FOLLOW = "chart-follow"
+CHART_FULL = "chart-full"
 PUSH_STATUS = "push-status"
 
 # Backtest page
@@ -50,3 +50,4 @@ BACKTEST_TRADES = "backtest-trades"
 BACKTEST_RUNS = "backtest-runs"
 BACKTEST_COMPARE = "backtest-compare"
 BACKTEST_COMPARE_CHART = "backtest-compare-chart"
+URL_SYNC = "url-sync"
