@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeVar
 from thebot.config_errors import ConfigError, require
 from thebot.market.settings import MarketDataSettings
 from thebot.market.timeframe import Timeframe
+from thebot.news.settings import NewsSettings
 from thebot.signals.settings import SignalSettings
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "settings.toml"
@@ -115,6 +116,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     market_data: MarketDataSettings = field(default_factory=MarketDataSettings)
     signals: SignalSettings = field(default_factory=SignalSettings)
+    news: NewsSettings = field(default_factory=NewsSettings)
 
     def __post_init__(self) -> None:
         _require(

@@ -17,6 +17,7 @@ import websockets
 from thebot.config import Settings
 from thebot.events import EventBus
 from thebot.market.service import MarketData
+from thebot.news.service import NewsService
 from thebot.runtime import EventLoopThread
 from thebot.signals.service import AnalyticsService
 from thebot.venue import RunningVenue, VenueConfig, run_venue_in_thread
@@ -48,6 +49,7 @@ class Services:
     analytics: AnalyticsService
     bus: EventBus
     venue: RunningVenue | None = None
+    news: NewsService | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -58,12 +60,16 @@ class Services:
         # Analytics subscribes to the DataStream first so that no closed candle passes unseen.
         self.analytics.start()
         self.market.start()
+        if self.news is not None:
+            self.news.start()
         return self
 
     def stop(self) -> None:
         if self._stopped:
             return
         self._stopped = True
+        if self.news is not None:
+            self.news.stop()
         self.analytics.stop()
         self.market.stop()
         self.bus.close()
@@ -108,6 +114,9 @@ def build_services(
     bus = EventBus()
     venue: RunningVenue | None = None
     market_settings = settings.market
+    # A caller that asks for an in-memory store (tests) gets no news cache on disk either.
+    news_cache = None if store_path == ":memory:" else Path(settings.storage.data_dir) / "news"
+    news: NewsService | None = None
     try:
         if venue_url is not None:
             endpoints = venue_endpoints(venue_url)
@@ -155,6 +164,8 @@ def build_services(
             loop=loop,
         )
         analytics = AnalyticsService(settings, market.datastream, market.store_connection())
+        if settings.news.enabled:
+            news = NewsService(settings.news, bus=bus, symbols=market.symbols, cache_dir=news_cache)
     except BaseException:
         loop.stop()
         if venue is not None:
@@ -169,4 +180,5 @@ def build_services(
         analytics=analytics,
         bus=bus,
         venue=venue,
+        news=news,
     )

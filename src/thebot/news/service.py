@@ -1,0 +1,410 @@
+"""NewsService: refreshes every feed and calendar in the background and answers the page and the API.
+
+Off the page's path and off the market loop: one scheduler thread decides what is due, a small thread
+pool fetches and parses (sync httpx with hard limits, then feedparser, which is CPU-bound and would stall
+an asyncio loop). Each feed has its own interval plus jitter; a failing feed backs off exponentially and
+ends as its own status, never touching the other feeds. diskcache keeps HTTP validators, items and
+calendar events across restarts, so a restart neither re-downloads unchanged feeds nor re-announces
+items.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import diskcache
+
+from thebot.events import CalendarEventSoon, EventBus, NewsItem
+from thebot.news.calendar import parse_calendar
+from thebot.news.fetch import FetchError, FetchLimits, fetch, is_local, new_client
+from thebot.news.items import ItemStore, to_article
+from thebot.news.models import Article, CalendarEntry, FeedStatus
+from thebot.news.parse import ParseError, parse_feed
+from thebot.news.sentiment import SentimentScorer
+from thebot.news.settings import NewsSettings
+from thebot.news.tags import SymbolTagger
+
+logger = logging.getLogger(__name__)
+
+# The scheduler wakes at least this often to check calendar alerts and newly due feeds.
+_TICK_SECONDS = 5.0
+_CACHE_VERSION = 1
+
+
+def source_name(url: str) -> str:
+    """A short label for a feed without a title: its host, or its file name."""
+    if is_local(url):
+        return Path(urlsplit(url).path if url.startswith("file:") else url).name or url
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")
+
+
+class NewsService:
+    """Thread-safe reads (`items`, `feeds`, `calendar`, `sentiment`); writes happen in its own workers."""
+
+    def __init__(
+        self,
+        settings: NewsSettings,
+        *,
+        bus: EventBus | None = None,
+        symbols: Callable[[], Sequence[str]] = lambda: (),
+        cache_dir: Path | None = None,
+        base_assets: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+        workers: int = 2,
+    ) -> None:
+        self.settings = settings
+        self._bus = bus
+        self._symbols = symbols
+        self._base_assets = dict(base_assets or {})
+        self._clock = clock
+        self._limits = FetchLimits(
+            timeout_seconds=settings.timeout_seconds,
+            max_bytes=settings.max_bytes,
+            max_redirects=settings.max_redirects,
+            user_agent=settings.user_agent,
+        )
+        self._lock = threading.RLock()
+        self._store = ItemStore(settings.max_items)
+        self._calendar: dict[str, list[CalendarEntry]] = {}
+        self._alerted: set[str] = set()
+        self._status: dict[str, FeedStatus] = {}
+        for url in settings.feeds:
+            self._status[url] = FeedStatus(url=url, kind="news", interval_seconds=settings.interval_for(url))
+        for url in settings.calendars:
+            self._status[url] = FeedStatus(
+                url=url, kind="calendar", interval_seconds=settings.calendar_refresh_seconds
+            )
+        self._due: dict[str, float] = {}
+        self._running: set[str] = set()
+        self._scorer: SentimentScorer | None = None
+        self._tagger: SymbolTagger | None = None
+        self._tagger_symbols: tuple[str, ...] | None = None
+        self._cache = diskcache.Cache(str(cache_dir)) if cache_dir is not None else None
+        self._client = new_client(self._limits)
+        self._workers = workers
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._restore()
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> NewsService:
+        if self._thread is not None or not self.settings.enabled:
+            return self
+        self._pool = concurrent.futures.ThreadPoolExecutor(self._workers, thread_name_prefix="news-fetch")
+        now = self._clock()
+        for index, url in enumerate(self._status):
+            self._due[url] = now + 0.05 * index  # all soon, not all at once
+        self._thread = threading.Thread(target=self._schedule, name="news-scheduler", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(5.0)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
+        if self._cache is not None:
+            self._cache.close()
+
+    # -- reads -----------------------------------------------------------------------------------------
+
+    def items(
+        self,
+        *,
+        symbol: str | None = None,
+        sentiment: str | None = None,
+        source: str | None = None,
+        query: str | None = None,
+        limit: int = 100,
+    ) -> list[Article]:
+        """Newest first; every filter is optional; `query` matches title and summary, any case."""
+        with self._lock:
+            articles = self._store.newest_first()
+        needle = (query or "").strip().lower()
+        result = []
+        for article in articles:
+            if symbol and symbol not in article.symbols:
+                continue
+            if sentiment and article.label != sentiment:
+                continue
+            if source and article.source != source:
+                continue
+            if needle and needle not in article.title.lower() and needle not in article.summary.lower():
+                continue
+            result.append(article)
+            if len(result) >= limit:
+                break
+        return result
+
+    def sources(self) -> list[str]:
+        with self._lock:
+            return sorted({article.source for article in self._store.newest_first()})
+
+    def feeds(self) -> list[dict[str, Any]]:
+        now = int(self._clock() * 1000)
+        with self._lock:
+            return [status.to_json(now) for status in self._status.values()]
+
+    def calendar(self, start: int | None = None, end: int | None = None) -> list[CalendarEntry]:
+        with self._lock:
+            entries = [entry for events in self._calendar.values() for entry in events]
+        unique = {entry.id: entry for entry in entries}
+        return sorted(
+            (
+                entry
+                for entry in unique.values()
+                if (start is None or entry.start >= start) and (end is None or entry.start <= end)
+            ),
+            key=lambda entry: (entry.start, entry.title),
+        )
+
+    def sentiment(self, symbol: str, hours: float = 24.0) -> dict[str, Any]:
+        """Mean score of the symbol's items of the last `hours`, with the counts per label."""
+        since = int((self._clock() - hours * 3600) * 1000)
+        with self._lock:
+            articles = [a for a in self._store.newest_first() if symbol in a.symbols and a.published >= since]
+        counts = {"positive": 0, "negative": 0, "neutral": 0}
+        for article in articles:
+            counts[article.label] += 1
+        score = sum(article.score for article in articles) / len(articles) if articles else 0.0
+        return {"symbol": symbol, "hours": hours, "items": len(articles), "score": round(score, 4), **counts}
+
+    # -- refresh ---------------------------------------------------------------------------------------
+
+    def refresh(self, url: str) -> dict[str, Any]:
+        """Fetch one feed or calendar now, on the caller's thread; returns its status."""
+        self._refresh(url)
+        now = int(self._clock() * 1000)
+        with self._lock:
+            return self._status[url].to_json(now)
+
+    def refresh_all(self) -> list[dict[str, Any]]:
+        for url in list(self._status):
+            self._refresh(url)
+        return self.feeds()
+
+    def _refresh(self, url: str) -> bool:
+        status = self._status[url]
+        with self._lock:
+            validators = dict(status.validators)
+            status.last_attempt = int(self._clock() * 1000)
+        try:
+            result = fetch(self._client, url, self._limits, validators)
+            if result.not_modified:
+                self._record_success(status, not_modified=True)
+                return True
+            if status.kind == "calendar":
+                self._merge_calendar(status, parse_calendar(result.content, source_name(url)))
+            else:
+                parsed = parse_feed(result.content, result.content_type)
+                self._merge_feed(status, parsed.title, parsed.items, parsed.warning)
+            with self._lock:
+                status.validators = result.validators
+            self._save_status(status)
+            self._record_success(status, not_modified=False)
+            return True
+        except (FetchError, ParseError) as error:
+            self._record_failure(status, str(error))
+        except Exception as error:  # an unexpected parser failure on hostile input stays this feed's problem
+            logger.exception("news feed %s failed unexpectedly", url)
+            self._record_failure(status, f"unexpected error ({type(error).__name__}); see the log")
+        return False
+
+    def _record_success(self, status: FeedStatus, *, not_modified: bool) -> None:
+        with self._lock:
+            now = int(self._clock() * 1000)
+            status.last_fetch = now
+            status.last_success = now
+            status.error = ""
+            status.failures = 0
+            if not_modified:
+                status.not_modified += 1
+            else:
+                status.warning = status.warning  # set by the merge
+
+    def _record_failure(self, status: FeedStatus, message: str) -> None:
+        logger.warning("news feed %s: %s", status.url, message)
+        with self._lock:
+            status.last_fetch = int(self._clock() * 1000)
+            status.error = message
+            status.failures += 1
+
+    def _current_tagger(self) -> SymbolTagger:
+        symbols = tuple(self._symbols())
+        if self._tagger is None or symbols != self._tagger_symbols:
+            self._tagger = SymbolTagger(symbols, self.settings.name_table(), self._base_assets)
+            self._tagger_symbols = symbols
+        return self._tagger
+
+    def _current_scorer(self) -> SentimentScorer:
+        if self._scorer is None:
+            self._scorer = SentimentScorer()
+        return self._scorer
+
+    def _merge_feed(self, status: FeedStatus, title: str, raw_items: Sequence[Any], warning: str) -> None:
+        source = title or source_name(status.url)
+        tagger = self._current_tagger()
+        scorer = self._current_scorer()
+        now = int(self._clock() * 1000)
+        with self._lock:
+            candidates = [item for item in raw_items if not self._store.seen(item)]
+        fresh = [
+            (
+                item,
+                to_article(item, source=source, feed=status.url, seen_at=now, tagger=tagger, scorer=scorer),
+            )
+            for item in candidates
+        ]
+        with self._lock:
+            added = [article for item, article in fresh if self._store.add(item, article)]
+            dropped = {article.id for article in self._store.trim()}
+            status.title = title
+            status.warning = warning
+            status.items = len(raw_items)
+            kept = self._store.of_feed(status.url)
+            records = [{**item.cache_record(), "keys": self._store.keys_of(item.id)} for item in kept]
+        if self._cache is not None:
+            self._cache.set(f"items:{status.url}", records)
+        if self._bus is not None:
+            for article in sorted(added, key=lambda article: article.published):
+                if article.id not in dropped:
+                    self._bus.publish(
+                        NewsItem(
+                            id=article.id,
+                            title=article.title,
+                            link=article.link,
+                            source=article.source,
+                            published=article.published,
+                            score=article.score,
+                            label=article.label,
+                            symbols=article.symbols,
+                        )
+                    )
+
+    def _merge_calendar(self, status: FeedStatus, entries: list[CalendarEntry]) -> None:
+        with self._lock:
+            self._calendar[status.url] = entries
+            status.items = len(entries)
+            status.warning = ""
+        if self._cache is not None:
+            self._cache.set(f"calendar:{status.url}", [entry.to_json() for entry in entries])
+
+    def _save_status(self, status: FeedStatus) -> None:
+        if self._cache is None:
+            return
+        with self._lock:
+            record = {
+                "version": _CACHE_VERSION,
+                "validators": dict(status.validators),
+                "title": status.title,
+                "items": status.items,
+                "last_success": status.last_success,
+            }
+        self._cache.set(f"status:{status.url}", record)
+
+    def _restore(self) -> None:
+        if self._cache is None:
+            return
+        restored = 0
+        for url, status in self._status.items():
+            record = self._cache.get(f"status:{url}")
+            if isinstance(record, dict) and record.get("version") == _CACHE_VERSION:
+                status.validators = dict(record.get("validators") or {})
+                status.title = str(record.get("title") or "")
+                status.items = int(record.get("items") or 0)
+            try:
+                if status.kind == "calendar":
+                    cached = self._cache.get(f"calendar:{url}") or []
+                    self._calendar[url] = [CalendarEntry.from_json(entry) for entry in cached]
+                else:
+                    for entry in self._cache.get(f"items:{url}") or []:
+                        self._store.restore(Article.from_cache(entry), list(entry.get("keys") or []))
+                        restored += 1
+            except (KeyError, TypeError, ValueError) as error:
+                # A damaged cache costs one download, never the start.
+                logger.warning("news cache for %s is unreadable (%s); fetching it again", url, error)
+                status.validators = {}
+        self._store.trim()
+        if restored:
+            logger.info("news: %d cached items restored", restored)
+
+    # -- scheduling ------------------------------------------------------------------------------------
+
+    def next_delay(self, url: str, ok: bool) -> float:
+        """Seconds until the next fetch: the interval (doubled per failure, capped) plus jitter."""
+        status = self._status[url]
+        interval = status.interval_seconds
+        if not ok:
+            interval = min(interval * 2 ** max(status.failures - 1, 0), self.settings.backoff_max_seconds)
+            interval = max(interval, min(status.interval_seconds, self.settings.backoff_max_seconds))
+        return interval * (1.0 + random.uniform(0.0, self.settings.jitter))
+
+    def _schedule(self) -> None:
+        while not self._stop.is_set():
+            now = self._clock()
+            with self._lock:
+                due = [url for url, at in self._due.items() if at <= now and url not in self._running]
+                self._running.update(due)
+            for url in due:
+                assert self._pool is not None
+                try:
+                    self._pool.submit(self._job, url)
+                except RuntimeError:  # the pool is shutting down
+                    return
+            self.check_calendar_alerts()
+            with self._lock:
+                upcoming = [at for url, at in self._due.items() if url not in self._running]
+            wait = min([_TICK_SECONDS, *(at - self._clock() for at in upcoming)])
+            self._wake.wait(max(wait, 0.01))
+            self._wake.clear()
+
+    def _job(self, url: str) -> None:
+        ok = False
+        try:
+            ok = self._refresh(url)
+        finally:
+            delay = self.next_delay(url, ok)
+            with self._lock:
+                self._running.discard(url)
+                self._due[url] = self._clock() + delay
+                self._status[url].next_fetch = int((self._clock() + delay) * 1000)
+            self._wake.set()
+
+    def check_calendar_alerts(self) -> list[CalendarEntry]:
+        """Publish CalendarEventSoon once for each important event now within the alert window."""
+        now = int(self._clock() * 1000)
+        window = int(self.settings.calendar_alert_minutes * 60_000)
+        soon = [
+            entry
+            for entry in self.calendar(now, now + window)
+            if entry.important and entry.id not in self._alerted
+        ]
+        for entry in soon:
+            self._alerted.add(entry.id)
+            if self._bus is not None:
+                self._bus.publish(
+                    CalendarEventSoon(
+                        id=entry.id,
+                        title=entry.title,
+                        start=entry.start,
+                        country=entry.country,
+                        importance=entry.importance,
+                        minutes_before=self.settings.calendar_alert_minutes,
+                    )
+                )
+        return soon
