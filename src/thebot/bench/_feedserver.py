@@ -35,6 +35,13 @@ class Behaviour:
     size: int = 50_000_000
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up on a hostile response is the expected outcome, not an error."""
+
+
 class FeedServer:
     """`with FeedServer() as server: server.add("/a.xml", rss); url = server.url("/a.xml")`."""
 
@@ -55,8 +62,7 @@ class FeedServer:
             def do_GET(self) -> None:
                 server._handle(self)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="feed-server", daemon=True)
 
     @property
