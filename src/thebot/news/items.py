@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from thebot.news.models import Article
+from thebot.news.models import Article, SentimentLabel
 from thebot.news.parse import RawItem, item_id, normalised_title
 from thebot.news.sentiment import SentimentScorer
 from thebot.news.tags import SymbolTagger
@@ -37,8 +37,29 @@ def to_article(
     tagger: SymbolTagger,
     scorer: SentimentScorer,
 ) -> Article:
-    keys = dedup_keys(item)
     sentiment = scorer.score(f"{item.title}. {item.summary}" if item.summary else item.title)
+    return make_article(
+        item,
+        source=source,
+        feed=feed,
+        seen_at=seen_at,
+        score=sentiment.score,
+        label=sentiment.label,
+        symbols=tagger.tag(item.title, item.summary),
+    )
+
+
+def make_article(
+    item: RawItem,
+    *,
+    source: str,
+    feed: str,
+    seen_at: int,
+    score: float,
+    label: SentimentLabel,
+    symbols: tuple[str, ...],
+) -> Article:
+    keys = dedup_keys(item)
     return Article(
         id=item_id(keys[0] if keys else f"{feed}|{item.title}"),
         title=item.title,
@@ -47,9 +68,9 @@ def to_article(
         feed=feed,
         published=item.published if item.published is not None else seen_at,
         summary=item.summary,
-        score=sentiment.score,
-        label=sentiment.label,
-        symbols=tagger.tag(item.title, item.summary),
+        score=score,
+        label=label,
+        symbols=symbols,
         dated=item.published is not None,
     )
 

@@ -21,7 +21,6 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
 
 import feedparser
@@ -31,48 +30,32 @@ logger = logging.getLogger(__name__)
 MAX_TITLE_CHARS = 300
 MAX_SUMMARY_CHARS = 600
 _SPACES = re.compile(r"\s+")
-_SKIPPED_TAGS = frozenset({"script", "style", "noscript", "iframe", "object", "template", "svg", "math"})
+# Elements whose content is never text worth showing (and, in a feed, often an attack).
+_HIDDEN = re.compile(
+    r"<(script|style|noscript|iframe|object|template|svg|math)\b.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL
+)
+# A comment, or a tag with its attributes; quoted attribute values may hold ">".
+_TAG = re.compile(r"""<!--.*?(?:-->|\Z)|<[!/?]?[a-zA-Z](?:"[^"]*"|'[^']*'|[^'">])*(?:>|\Z)""", re.DOTALL)
+_BLOCK_TAG = re.compile(r"<(?:br|p|div|li|h[1-6]|tr|td)\b", re.IGNORECASE)
 
 
 class ParseError(Exception):
     """The bytes are not a feed; the message says what they looked like."""
 
 
-class _TextExtractor(HTMLParser):
-    """Keeps text nodes, drops every tag and attribute and the contents of script-like elements."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED_TAGS:
-            self._skipping += 1
-        elif tag in ("br", "p", "div", "li"):
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED_TAGS and self._skipping:
-            self._skipping -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
 def plain_text(value: str, limit: int) -> str:
-    """HTML (or text with entities) to one line of plain text, cut at `limit` characters."""
-    if "<" in value or "&" in value:
-        extractor = _TextExtractor()
-        try:
-            extractor.feed(value)
-            extractor.close()
-            value = "".join(extractor.parts)
-        except Exception:  # HTMLParser is lenient, but a feed is untrusted: fall back to escaping
-            value = html.escape(value)
-        # Entities that were double-escaped in the feed (&amp;lt;) decode to markup-looking text; it stays
-        # text because every consumer renders strings as text, never as HTML.
+    """HTML (or text with entities) to one line of plain text, cut at `limit` characters.
+
+    Regular expressions rather than an HTML parser: several times faster on feed summaries, and the
+    result only has to be readable text, because every consumer renders it as text, never as markup.
+    Entities escaped twice in the feed (`&amp;lt;b&amp;gt;`) decode to markup-looking text and stay text.
+    """
+    if "<" in value:
+        value = _HIDDEN.sub("", value)
+        value = _BLOCK_TAG.sub(lambda match: " " + match.group(0), value)
+        value = _TAG.sub("", value)
+    if "&" in value:
+        value = html.unescape(value)
     text = _SPACES.sub(" ", value).strip()
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
@@ -104,7 +87,6 @@ class ParsedFeed:
     title: str
     items: list[RawItem]
     warning: str
-    entries: list[Any]
 
 
 def _struct_to_ms(value: Any) -> int | None:
@@ -138,7 +120,11 @@ def _looks_like(content: bytes) -> str:
 
 def parse_feed(content: bytes, content_type: str = "") -> ParsedFeed:
     headers = {"content-type": content_type} if content_type else {}
-    parsed = feedparser.parse(content, response_headers=headers, sanitize_html=True)
+    # Our own extractor reduces every title and summary to text, so feedparser's HTML sanitizer and URI
+    # resolver (60 % of its time) would only clean markup that is thrown away next.
+    parsed = feedparser.parse(
+        content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+    )
     entries = list(parsed.get("entries") or [])
     warning = ""
     if parsed.get("bozo"):
@@ -172,7 +158,7 @@ def parse_feed(content: bytes, content_type: str = "") -> ParsedFeed:
                 published=entry_time(entry),
             )
         )
-    return ParsedFeed(title=title, items=items, warning=warning, entries=entries)
+    return ParsedFeed(title=title, items=items, warning=warning)
 
 
 def now_ms() -> int:

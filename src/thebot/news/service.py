@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import multiprocessing
 import random
 import threading
 import time
@@ -23,14 +24,12 @@ from urllib.parse import urlsplit
 import diskcache
 
 from thebot.events import CalendarEventSoon, EventBus, NewsItem
-from thebot.news.calendar import parse_calendar
 from thebot.news.fetch import FetchError, FetchLimits, fetch, is_local, new_client
-from thebot.news.items import ItemStore, to_article
+from thebot.news.items import ItemStore, make_article
 from thebot.news.models import Article, CalendarEntry, FeedStatus
-from thebot.news.parse import ParseError, parse_feed
-from thebot.news.sentiment import SentimentScorer
+from thebot.news.parse import ParseError
 from thebot.news.settings import NewsSettings
-from thebot.news.tags import SymbolTagger
+from thebot.news.worker import Digest, Digester, ScoredItem, TagSpec, digest_in_process
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +84,9 @@ class NewsService:
             )
         self._due: dict[str, float] = {}
         self._running: set[str] = set()
-        self._scorer: SentimentScorer | None = None
-        self._tagger: SymbolTagger | None = None
-        self._tagger_symbols: tuple[str, ...] | None = None
+        self._digester = Digester()
+        self._parsers: concurrent.futures.ProcessPoolExecutor | None = None
+        self._parsers_lock = threading.Lock()
         self._cache = diskcache.Cache(str(cache_dir)) if cache_dir is not None else None
         self._client = new_client(self._limits)
         self._workers = workers
@@ -117,6 +116,7 @@ class NewsService:
             self._thread.join(5.0)
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+        self._reset_parsers()
         self._client.close()
         if self._cache is not None:
             self._cache.close()
@@ -208,19 +208,23 @@ class NewsService:
             if result.not_modified:
                 self._record_success(status, not_modified=True)
                 return True
+            digest = self._digest(status.kind, result.content, result.content_type, source_name(url))
             if status.kind == "calendar":
-                self._merge_calendar(status, parse_calendar(result.content, source_name(url)))
+                self._merge_calendar(status, list(digest.events))
             else:
-                parsed = parse_feed(result.content, result.content_type)
-                self._merge_feed(status, parsed.title, parsed.items, parsed.warning)
+                self._merge_feed(status, digest.title, digest.items, digest.warning)
             with self._lock:
                 status.validators = result.validators
             self._save_status(status)
             self._record_success(status, not_modified=False)
             return True
         except (FetchError, ParseError) as error:
+            if self._stop.is_set():
+                return False  # the service closed the client or the parsers under this fetch
             self._record_failure(status, str(error))
         except Exception as error:  # an unexpected parser failure on hostile input stays this feed's problem
+            if self._stop.is_set():
+                return False
             logger.exception("news feed %s failed unexpectedly", url)
             self._record_failure(status, f"unexpected error ({type(error).__name__}); see the log")
         return False
@@ -244,38 +248,72 @@ class NewsService:
             status.error = message
             status.failures += 1
 
-    def _current_tagger(self) -> SymbolTagger:
-        symbols = tuple(self._symbols())
-        if self._tagger is None or symbols != self._tagger_symbols:
-            self._tagger = SymbolTagger(symbols, self.settings.name_table(), self._base_assets)
-            self._tagger_symbols = symbols
-        return self._tagger
+    def _digest(self, kind: str, content: bytes, content_type: str, source: str) -> Digest:
+        spec = TagSpec(
+            symbols=tuple(self._symbols()),
+            names=tuple(self.settings.name_table().items()),
+            base_assets=tuple(self._base_assets.items()),
+        )
+        if self.settings.parse_workers == 0 or self._stop.is_set():
+            return self._digester.digest(kind, content, content_type, source, spec)
+        with self._parsers_lock:
+            if self._parsers is None:
+                # spawn, not fork: this process has threads (the market loop, the web server).
+                self._parsers = concurrent.futures.ProcessPoolExecutor(
+                    self.settings.parse_workers, mp_context=multiprocessing.get_context("spawn")
+                )
+            parsers = self._parsers
+        future = parsers.submit(digest_in_process, kind, content, content_type, source, spec)
+        timeout = self.settings.parse_timeout_seconds
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            self._reset_parsers(parsers)
+            raise ParseError(
+                f"parsing took longer than {timeout:g} s (news.parse_timeout_seconds); "
+                "the feed is too large or too complex"
+            ) from None
+        except concurrent.futures.BrokenExecutor:
+            self._reset_parsers(parsers)
+            raise ParseError("the parser process died on this feed; retrying later") from None
 
-    def _current_scorer(self) -> SentimentScorer:
-        if self._scorer is None:
-            self._scorer = SentimentScorer()
-        return self._scorer
+    def _reset_parsers(self, broken: concurrent.futures.ProcessPoolExecutor | None = None) -> None:
+        """Drop the parser processes (all, or only `broken` if it is still the current pool)."""
+        with self._parsers_lock:
+            parsers = self._parsers
+            if parsers is None or (broken is not None and parsers is not broken):
+                return
+            self._parsers = None
+        for process in list(getattr(parsers, "_processes", {}).values()):
+            process.terminate()  # a parser stuck on hostile input does not stop by itself
+        parsers.shutdown(wait=False, cancel_futures=True)
 
-    def _merge_feed(self, status: FeedStatus, title: str, raw_items: Sequence[Any], warning: str) -> None:
+    def _merge_feed(self, status: FeedStatus, title: str, scored: Sequence[ScoredItem], warning: str) -> None:
         source = title or source_name(status.url)
-        tagger = self._current_tagger()
-        scorer = self._current_scorer()
         now = int(self._clock() * 1000)
         with self._lock:
-            candidates = [item for item in raw_items if not self._store.seen(item)]
+            candidates = [entry for entry in scored if not self._store.seen(entry.item)]
         fresh = [
             (
-                item,
-                to_article(item, source=source, feed=status.url, seen_at=now, tagger=tagger, scorer=scorer),
+                entry.item,
+                make_article(
+                    entry.item,
+                    source=source,
+                    feed=status.url,
+                    seen_at=now,
+                    score=entry.score,
+                    label=entry.label,
+                    symbols=entry.symbols,
+                ),
             )
-            for item in candidates
+            for entry in candidates
         ]
         with self._lock:
             added = [article for item, article in fresh if self._store.add(item, article)]
             dropped = {article.id for article in self._store.trim()}
             status.title = title
             status.warning = warning
-            status.items = len(raw_items)
+            status.items = len(scored)
             kept = self._store.of_feed(status.url)
             records = [{**item.cache_record(), "keys": self._store.keys_of(item.id)} for item in kept]
         if self._cache is not None:

@@ -91,6 +91,9 @@ class NewsSettings:
     # "<Name>=<TICKER>" names that tag an item with the symbol of that base asset
     names: tuple[str, ...] = DEFAULT_NAMES
     user_agent: str = "thebot-news/0.1"
+    # parse in this many worker processes (0: in the fetching thread, which shares the app's GIL)
+    parse_workers: int = 1
+    parse_timeout_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         for index, feed in enumerate((*self.feeds, *self.calendars)):
@@ -128,6 +131,12 @@ class NewsSettings:
             0 < self.calendar_alert_minutes <= 1440,
             "calendar_alert_minutes",
             "must be above 0 and at most 1440 minutes",
+        )
+        _check(0 <= self.parse_workers <= 8, "parse_workers", "must be between 0 and 8 processes")
+        _check(
+            1 <= self.parse_timeout_seconds <= 600,
+            "parse_timeout_seconds",
+            "must be between 1 and 600 seconds",
         )
         for name, ticker in pairs(self.names, "names").items():
             _check(

@@ -112,3 +112,11 @@ def test_non_utf8_bytes() -> None:
 
 def test_long_text_is_cut() -> None:
     assert len(plain_text("word " * 1000, 300)) == 300
+
+
+def test_plain_text_edge_cases() -> None:
+    assert plain_text('<img alt="a > b" src=x>Price <b>up</b>', 100) == "Price up"
+    assert plain_text("Intro<script>steal()", 100) == "Intro"  # unclosed: dropped to the end
+    assert plain_text("A<!-- hidden <b> -->B<br/>C", 100) == "AB C"
+    assert plain_text("in<b>flows</b> &amp; 3 < 5", 100) == "inflows & 3 < 5"
+    assert plain_text("<STYLE>p{}</STYLE><P>One</P><P>Two</P>", 100) == "One Two"
