@@ -165,7 +165,13 @@ def build_services(
         )
         analytics = AnalyticsService(settings, market.datastream, market.store_connection())
         if settings.news.enabled:
-            news = NewsService(settings.news, bus=bus, symbols=market.symbols, cache_dir=news_cache)
+            news = NewsService(
+                settings.news,
+                bus=bus,
+                symbols=market.symbols,
+                cache_dir=news_cache,
+                exchange_info_url=endpoints.rest_url,
+            )
     except BaseException:
         loop.stop()
         if venue is not None:

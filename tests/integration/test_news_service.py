@@ -254,3 +254,30 @@ def test_restart_restores_items_and_sends_validators(running: Running, server: F
     finally:
         again.stop()
         bus.close()
+
+
+def test_base_assets_come_from_exchange_info(server: FeedServer) -> None:
+    """BTCUSD1 (quote USD1, unknown to the quote-stripping fallback) is tagged on "BTC" via exchangeInfo."""
+    server.add(
+        "/api/v3/exchangeInfo",
+        '{"symbols": [{"symbol": "BTCUSD1", "baseAsset": "BTC", "quoteAsset": "USD1"}]}',
+        content_type="application/json",
+    )
+    server.add("/usd1.xml", rss([Entry("BTC pairs against USD1 open", link="https://w.example/usd1")]))
+    feed = server.url("/usd1.xml")
+
+    def tags(exchange_info_url: str | None) -> list[tuple[str, ...]]:
+        service = NewsService(
+            NewsSettings(feeds=(feed,), parse_workers=0),
+            symbols=lambda: ("BTCUSD1",),
+            exchange_info_url=exchange_info_url,
+        )
+        try:
+            service.refresh(feed)
+            return [item.symbols for item in service.items()]
+        finally:
+            service.stop()
+
+    assert tags(None) == [()]
+    assert tags(server.url("")) == [("BTCUSD1",)]
+    assert server.count("/api/v3/exchangeInfo") == 1

@@ -159,3 +159,32 @@ def fetch(
     if scheme not in ("http", "https"):
         raise FetchError(f"unsupported scheme '{scheme}'; use http(s) URLs or file paths")
     return fetch_http(client, source, limits, validators)
+
+
+def fetch_base_assets(
+    client: httpx.Client, rest_url: str, symbols: tuple[str, ...], limits: FetchLimits
+) -> dict[str, str]:
+    """`symbol → baseAsset` from the venue's `GET /api/v3/exchangeInfo?symbols=[...]` (Binance's shape).
+
+    Raw answer (abridged): `{"symbols": [{"symbol": "BTCUSDT", "baseAsset": "BTC", "quoteAsset": "USDT"}]}`.
+    Asking for the streamed symbols only keeps the answer small (the full list is megabytes)."""
+    if not symbols:
+        return {}
+    wanted = "[" + ",".join(f'"{symbol}"' for symbol in symbols) + "]"
+    try:
+        response = client.get(f"{rest_url.rstrip('/')}/api/v3/exchangeInfo", params={"symbols": wanted})
+        response.raise_for_status()
+        if len(response.content) > limits.max_bytes:
+            raise FetchError("exchangeInfo answer is larger than news.max_bytes")
+        payload = response.json()
+    except (httpx.HTTPError, ValueError) as error:
+        raise FetchError(f"exchangeInfo unavailable ({type(error).__name__}: {error})") from None
+    result: dict[str, str] = {}
+    for entry in payload.get("symbols", []) if isinstance(payload, dict) else []:
+        if (
+            isinstance(entry, dict)
+            and isinstance(entry.get("symbol"), str)
+            and isinstance(entry.get("baseAsset"), str)
+        ):
+            result[entry["symbol"]] = entry["baseAsset"]
+    return result

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import diskcache
 
 from thebot.events import CalendarEventSoon, EventBus, NewsItem
-from thebot.news.fetch import FetchError, FetchLimits, fetch, is_local, new_client
+from thebot.news.fetch import FetchError, FetchLimits, fetch, fetch_base_assets, is_local, new_client
 from thebot.news.items import ItemStore, make_article
 from thebot.news.models import Article, CalendarEntry, FeedStatus
 from thebot.news.parse import ParseError
@@ -57,6 +57,7 @@ class NewsService:
         symbols: Callable[[], Sequence[str]] = lambda: (),
         cache_dir: Path | None = None,
         base_assets: Mapping[str, str] | None = None,
+        exchange_info_url: str | None = None,
         clock: Callable[[], float] = time.time,
         workers: int = 2,
     ) -> None:
@@ -64,6 +65,8 @@ class NewsService:
         self._bus = bus
         self._symbols = symbols
         self._base_assets = dict(base_assets or {})
+        self._exchange_info_url = exchange_info_url
+        self._exchange_info_tried: tuple[str, ...] = ()
         self._clock = clock
         self._limits = FetchLimits(
             timeout_seconds=settings.timeout_seconds,
@@ -238,8 +241,6 @@ class NewsService:
             status.failures = 0
             if not_modified:
                 status.not_modified += 1
-            else:
-                status.warning = status.warning  # set by the merge
 
     def _record_failure(self, status: FeedStatus, message: str) -> None:
         logger.warning("news feed %s: %s", status.url, message)
@@ -248,11 +249,30 @@ class NewsService:
             status.error = message
             status.failures += 1
 
+    def _known_base_assets(self, symbols: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        """exchangeInfo's baseAsset for the streamed symbols, asked once per set of symbols; without an
+        answer the tagger strips the quote asset (BTCUSDT → BTC), which is right for nearly every pair."""
+        with self._lock:
+            ask = bool(self._exchange_info_url) and symbols != self._exchange_info_tried
+            self._exchange_info_tried = symbols
+        if ask and self._exchange_info_url:
+            try:
+                answer = fetch_base_assets(self._client, self._exchange_info_url, symbols, self._limits)
+                with self._lock:
+                    self._base_assets.update(answer)
+            except FetchError as error:
+                logger.info("news tags fall back to symbol names: %s", error)
+        with self._lock:
+            return tuple(
+                (symbol, self._base_assets[symbol]) for symbol in symbols if symbol in self._base_assets
+            )
+
     def _digest(self, kind: str, content: bytes, content_type: str, source: str) -> Digest:
+        symbols = tuple(self._symbols())
         spec = TagSpec(
-            symbols=tuple(self._symbols()),
+            symbols=symbols,
             names=tuple(self.settings.name_table().items()),
-            base_assets=tuple(self._base_assets.items()),
+            base_assets=self._known_base_assets(symbols) if kind == "news" else (),
         )
         if self.settings.parse_workers == 0 or self._stop.is_set():
             return self._digester.digest(kind, content, content_type, source, spec)
@@ -370,7 +390,10 @@ class NewsService:
                     cached = self._cache.get(f"calendar:{url}") or []
                     self._calendar[url] = [CalendarEntry.from_json(entry) for entry in cached]
                 else:
-                    for entry in self._cache.get(f"items:{url}") or []:
+                    cached_items = self._cache.get(f"items:{url}")
+                    if cached_items is None:
+                        status.validators = {}  # a 304 would leave this feed empty: download it again
+                    for entry in cached_items or []:
                         self._store.restore(Article.from_cache(entry), list(entry.get("keys") or []))
                         restored += 1
             except (KeyError, TypeError, ValueError) as error:
