@@ -147,6 +147,16 @@ class CalendarEventSoon(Event):
     minutes_before: float
 
 
+@dataclass(frozen=True, slots=True)
+class NewsFeedChanged(Event):
+    """A news feed or calendar turned ok, failed, or failed differently (not on every refresh)."""
+
+    url: str
+    status: str
+    error: str
+    items: int
+
+
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any], None] | Callable[[Any], Awaitable[None]]
 

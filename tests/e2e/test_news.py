@@ -149,5 +149,6 @@ def test_news_page(browser: Any, news_app: NewsApp) -> None:
 
     # 6) Nothing injected ran.
     assert page.evaluate("() => window.__pwned") is None
+    assert page.locator("#news-list img, #news-list script, #news-list [onerror]").count() == 0
     assert dialogs == [] and errors == []
     page.close()

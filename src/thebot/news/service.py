@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import diskcache
 
-from thebot.events import CalendarEventSoon, EventBus, NewsItem
+from thebot.events import CalendarEventSoon, EventBus, NewsFeedChanged, NewsItem
 from thebot.news.fetch import FetchError, FetchLimits, fetch, fetch_base_assets, is_local, new_client
 from thebot.news.items import ItemStore, make_article
 from thebot.news.models import Article, CalendarEntry, FeedStatus
@@ -234,6 +234,7 @@ class NewsService:
 
     def _record_success(self, status: FeedStatus, *, not_modified: bool) -> None:
         with self._lock:
+            before = (status.last_success is not None, status.error)
             now = int(self._clock() * 1000)
             status.last_fetch = now
             status.last_success = now
@@ -241,13 +242,31 @@ class NewsService:
             status.failures = 0
             if not_modified:
                 status.not_modified += 1
+        if before != (True, ""):
+            if before[1]:
+                logger.info("news feed %s works again", status.url)
+            self._announce(status)
 
     def _record_failure(self, status: FeedStatus, message: str) -> None:
-        logger.warning("news feed %s: %s", status.url, message)
         with self._lock:
+            changed = status.error != message
             status.last_fetch = int(self._clock() * 1000)
             status.error = message
             status.failures += 1
+        # Once per new error, not at every retry of a feed that stays down.
+        logger.log(logging.WARNING if changed else logging.DEBUG, "news feed %s: %s", status.url, message)
+        if changed:
+            self._announce(status)
+
+    def _announce(self, status: FeedStatus) -> None:
+        if self._bus is None:
+            return
+        now = int(self._clock() * 1000)
+        with self._lock:
+            event = NewsFeedChanged(
+                url=status.url, status=status.state(now), error=status.error, items=status.items
+            )
+        self._bus.publish(event)
 
     def _known_base_assets(self, symbols: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
         """exchangeInfo's baseAsset for the streamed symbols, asked once per set of symbols; without an

@@ -10,7 +10,7 @@ import pytest
 from tests.unit.news.feeds import Entry, ics, rss
 from thebot.config import settings_from_dict
 from thebot.config_errors import ConfigError
-from thebot.events import CalendarEventSoon, EventBus
+from thebot.events import CalendarEventSoon, EventBus, NewsFeedChanged
 from thebot.news.service import NewsService
 from thebot.news.settings import NewsSettings
 
@@ -27,7 +27,9 @@ class Clock:
 
 def test_failing_feed_backs_off_exponentially_up_to_the_cap(tmp_path: Path) -> None:
     missing = str(tmp_path / "missing.xml")
-    settings = NewsSettings(feeds=(missing,), refresh_seconds=60, jitter=0.0, backoff_max_seconds=600)
+    settings = NewsSettings(
+        feeds=(missing,), refresh_seconds=60, jitter=0.0, backoff_max_seconds=600, parse_workers=0
+    )
     service = NewsService(settings)
     try:
         delays = []
@@ -66,7 +68,7 @@ def test_calendar_alert_is_published_once_inside_the_window(tmp_path: Path) -> N
     seen: list[CalendarEventSoon] = []
     bus.subscribe(CalendarEventSoon, seen.append, name="alerts")
     clock = Clock(START - 45 * 60)
-    settings = NewsSettings(feeds=(), calendars=(str(calendar),), calendar_alert_minutes=30)
+    settings = NewsSettings(feeds=(), calendars=(str(calendar),), calendar_alert_minutes=30, parse_workers=0)
     service = NewsService(settings, bus=bus, clock=clock)
     try:
         service.refresh(str(calendar))
@@ -100,3 +102,25 @@ def test_news_section_in_the_config() -> None:
         settings_from_dict({"news": {"names": ["Bitcoin=btc"]}})
     with pytest.raises(ConfigError, match=r"news\.feeds.*repeat"):
         settings_from_dict({"news": {"feeds": ["a.xml", "a.xml"]}})
+
+
+def test_feed_changes_are_announced_once_per_change(tmp_path: Path) -> None:
+    feed = str(tmp_path / "later.xml")
+    bus = EventBus()
+    seen: list[NewsFeedChanged] = []
+    bus.subscribe(NewsFeedChanged, seen.append, name="push")
+    service = NewsService(NewsSettings(feeds=(feed,), parse_workers=0), bus=bus)
+    try:
+        service.refresh(feed)
+        service.refresh(feed)  # still missing: nothing new to say
+        (tmp_path / "later.xml").write_bytes(rss([Entry("Here now")]))
+        service.refresh(feed)
+        service.refresh(feed)  # unchanged: nothing new to say
+        bus.wait_idle()
+        assert [(event.status, "cannot read" in event.error, event.items) for event in seen] == [
+            ("error", True, 0),
+            ("ok", False, 1),
+        ]
+    finally:
+        service.stop()
+        bus.close()

@@ -64,7 +64,9 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             ]
         )
     )
-    settings = NewsSettings(feeds=(str(wire), str(desk), str(broken)), calendars=(str(calendar),))
+    settings = NewsSettings(
+        feeds=(str(wire), str(desk), str(broken)), calendars=(str(calendar),), parse_workers=0
+    )
     service = NewsService(settings, symbols=lambda: SYMBOLS)
     service.refresh_all()
     server = Flask(__name__)
