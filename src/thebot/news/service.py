@@ -446,7 +446,10 @@ class NewsService:
                     self._pool.submit(self._job, url)
                 except RuntimeError:  # the pool is shutting down
                     return
-            self.check_calendar_alerts()
+            try:
+                self.check_calendar_alerts()
+            except Exception:  # a bad calendar entry must not stop every feed's refresh
+                logger.exception("news: calendar alert check failed; feeds keep refreshing")
             with self._lock:
                 upcoming = [at for url, at in self._due.items() if url not in self._running]
             wait = min([_TICK_SECONDS, *(at - self._clock() for at in upcoming)])
