@@ -29,7 +29,7 @@ from thebot.news.items import ItemStore, make_article
 from thebot.news.models import Article, CalendarEntry, FeedStatus
 from thebot.news.parse import ParseError
 from thebot.news.settings import NewsSettings
-from thebot.news.worker import Digest, Digester, ScoredItem, TagSpec, digest_in_process
+from thebot.news.worker import Digest, Digester, ScoredItem, TagSpec, digest_in_process, lower_priority
 
 logger = logging.getLogger(__name__)
 
@@ -299,7 +299,9 @@ class NewsService:
             if self._parsers is None:
                 # spawn, not fork: this process has threads (the market loop, the web server).
                 self._parsers = concurrent.futures.ProcessPoolExecutor(
-                    self.settings.parse_workers, mp_context=multiprocessing.get_context("spawn")
+                    self.settings.parse_workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=lower_priority,
                 )
             parsers = self._parsers
         future = parsers.submit(digest_in_process, kind, content, content_type, source, spec)

@@ -8,6 +8,8 @@ scorer and tagger (a per-process memo, rebuilt when the symbols change).
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 
 from thebot.news.calendar import parse_calendar
@@ -75,6 +77,15 @@ class Digester:
 
 
 _PROCESS_DIGESTER = Digester()
+# Parsing news is background work: at this niceness the OS runs the app's own threads first when the
+# cores are busy, so a refresh of many feeds does not delay the live market data.
+WORKER_NICENESS = 10
+
+
+def lower_priority() -> None:
+    """The worker process's initializer."""
+    with contextlib.suppress(AttributeError, OSError):  # os.nice is POSIX-only
+        os.nice(WORKER_NICENESS)
 
 
 def digest_in_process(kind: str, content: bytes, content_type: str, source: str, spec: TagSpec) -> Digest:
