@@ -10,9 +10,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.unit.news import hostile_parsers
 from tests.unit.news.feeds import HTML_PAGE, MALFORMED, XSS_SUMMARY, Entry, atom, ics, rss
 from thebot.bench._feedserver import FeedServer
 from thebot.events import EventBus, NewsItem
@@ -281,3 +283,27 @@ def test_base_assets_come_from_exchange_info(server: FeedServer) -> None:
     assert tags(None) == [()]
     assert tags(server.url("")) == [("BTCUSD1",)]
     assert server.count("/api/v3/exchangeInfo") == 1
+
+
+@pytest.mark.parametrize(
+    ("parser", "message"),
+    [
+        (hostile_parsers.hangs_on_wire, "parsing took longer than 1 s"),
+        (hostile_parsers.dies_on_wire, "parser process died"),
+    ],
+)
+def test_a_stuck_or_dying_parser_process_is_that_feeds_error_and_is_replaced(
+    server: FeedServer, parser: Any, message: str
+) -> None:
+    wire, desk = server.url("/wire.xml"), server.url("/desk.atom")
+    settings = NewsSettings(feeds=(wire, desk), parse_timeout_seconds=1.0)
+    service = NewsService(settings, symbols=lambda: SYMBOLS, process_digest=parser)
+    try:
+        started = time.monotonic()
+        status = service.refresh(wire)
+        assert status["status"] == "error" and message in status["error"]
+        assert time.monotonic() - started < 20
+        assert service.refresh(desk)["status"] == "ok"  # a new parser process
+        assert [item.source for item in service.items()] == ["Atom Desk", "Atom Desk"]
+    finally:
+        service.stop()

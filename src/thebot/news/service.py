@@ -60,7 +60,10 @@ class NewsService:
         exchange_info_url: str | None = None,
         clock: Callable[[], float] = time.time,
         workers: int = 2,
+        process_digest: Callable[[str, bytes, str, str, TagSpec], Digest] = digest_in_process,
     ) -> None:
+        """`process_digest` is what the parser processes run: a module-level function (it is pickled by
+        name); tests pass one that hangs or dies."""
         self.settings = settings
         self._bus = bus
         self._symbols = symbols
@@ -88,6 +91,7 @@ class NewsService:
         self._due: dict[str, float] = {}
         self._running: set[str] = set()
         self._digester = Digester()
+        self._process_digest = process_digest
         self._parsers: concurrent.futures.ProcessPoolExecutor | None = None
         self._parsers_lock = threading.Lock()
         self._cache = diskcache.Cache(str(cache_dir)) if cache_dir is not None else None
@@ -304,7 +308,7 @@ class NewsService:
                     initializer=lower_priority,
                 )
             parsers = self._parsers
-        future = parsers.submit(digest_in_process, kind, content, content_type, source, spec)
+        future = parsers.submit(self._process_digest, kind, content, content_type, source, spec)
         timeout = self.settings.parse_timeout_seconds
         try:
             return future.result(timeout)
