@@ -11,6 +11,7 @@ items.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 import multiprocessing
 import random
@@ -29,6 +30,7 @@ from thebot.news.items import ItemStore, make_article
 from thebot.news.models import Article, CalendarEntry, FeedStatus
 from thebot.news.parse import ParseError
 from thebot.news.settings import NewsSettings
+from thebot.news.tags import SymbolTagger
 from thebot.news.worker import Digest, Digester, ScoredItem, TagSpec, digest_in_process, lower_priority
 
 logger = logging.getLogger(__name__)
@@ -92,6 +94,7 @@ class NewsService:
         self._running: set[str] = set()
         self._digester = Digester()
         self._process_digest = process_digest
+        self._tagged_symbols: tuple[str, ...] | None = None
         self._parsers: concurrent.futures.ProcessPoolExecutor | None = None
         self._parsers_lock = threading.Lock()
         self._cache = diskcache.Cache(str(cache_dir)) if cache_dir is not None else None
@@ -207,6 +210,7 @@ class NewsService:
 
     def _refresh(self, url: str) -> bool:
         status = self._status[url]
+        self._retag_if_symbols_changed()
         with self._lock:
             validators = dict(status.validators)
             status.last_attempt = int(self._clock() * 1000)
@@ -271,6 +275,23 @@ class NewsService:
                 url=status.url, status=status.state(now), error=status.error, items=status.items
             )
         self._bus.publish(event)
+
+    def _retag_if_symbols_changed(self) -> None:
+        """Items kept (or restored from the cache) carry the tags of the symbols streamed when they came;
+        when the symbols change, every kept item is tagged again (a few ms for the whole store)."""
+        symbols = tuple(self._symbols())
+        with self._lock:
+            if symbols == self._tagged_symbols:
+                return
+            self._tagged_symbols = symbols
+            articles = self._store.newest_first()
+        tagger = SymbolTagger(symbols, self.settings.name_table(), dict(self._known_base_assets(symbols)))
+        retagged = [
+            dataclasses.replace(article, symbols=tagger.tag(article.title, article.summary))
+            for article in articles
+        ]
+        with self._lock:
+            self._store.replace(article for article in retagged)
 
     def _known_base_assets(self, symbols: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
         """exchangeInfo's baseAsset for the streamed symbols, asked once per set of symbols; without an

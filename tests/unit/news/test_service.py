@@ -124,3 +124,19 @@ def test_feed_changes_are_announced_once_per_change(tmp_path: Path) -> None:
     finally:
         service.stop()
         bus.close()
+
+
+def test_kept_items_are_tagged_again_when_the_symbols_change(tmp_path: Path) -> None:
+    feed = tmp_path / "f.xml"
+    feed.write_bytes(rss([Entry("Solana rallies, Bitcoin flat", link="https://e.example/s")]))
+    streamed = ["BTCUSDT"]
+    service = NewsService(NewsSettings(feeds=(str(feed),), parse_workers=0), symbols=lambda: tuple(streamed))
+    try:
+        service.refresh(str(feed))
+        assert [item.symbols for item in service.items()] == [("BTCUSDT",)]
+        streamed.append("SOLUSDT")  # a symbol added at runtime
+        assert service.refresh(str(feed))["status"] == "ok"  # unchanged file: nothing new parsed
+        assert [item.symbols for item in service.items()] == [("BTCUSDT", "SOLUSDT")]
+        assert [item.title for item in service.items(symbol="SOLUSDT")] == ["Solana rallies, Bitcoin flat"]
+    finally:
+        service.stop()
