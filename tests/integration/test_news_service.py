@@ -288,7 +288,7 @@ def test_base_assets_come_from_exchange_info(server: FeedServer) -> None:
 @pytest.mark.parametrize(
     ("parser", "message"),
     [
-        (hostile_parsers.hangs_on_wire, "parsing took longer than 1 s"),
+        (hostile_parsers.hangs_on_wire, "parsing took longer than 2 s"),
         (hostile_parsers.dies_on_wire, "parser process died"),
     ],
 )
@@ -296,13 +296,13 @@ def test_a_stuck_or_dying_parser_process_is_that_feeds_error_and_is_replaced(
     server: FeedServer, parser: Any, message: str
 ) -> None:
     wire, desk = server.url("/wire.xml"), server.url("/desk.atom")
-    settings = NewsSettings(feeds=(wire, desk), parse_timeout_seconds=1.0)
+    settings = NewsSettings(feeds=(wire, desk), parse_timeout_seconds=2.0)
     service = NewsService(settings, symbols=lambda: SYMBOLS, process_digest=parser)
     try:
         started = time.monotonic()
         status = service.refresh(wire)
         assert status["status"] == "error" and message in status["error"]
-        assert time.monotonic() - started < 20
+        assert time.monotonic() - started < 60
         assert service.refresh(desk)["status"] == "ok"  # a new parser process
         assert [item.source for item in service.items()] == ["Atom Desk", "Atom Desk"]
     finally:

@@ -31,13 +31,24 @@ from thebot.news.models import Article, CalendarEntry, FeedStatus
 from thebot.news.parse import ParseError
 from thebot.news.settings import NewsSettings
 from thebot.news.tags import SymbolTagger
-from thebot.news.worker import Digest, Digester, ScoredItem, TagSpec, digest_in_process, lower_priority
+from thebot.news.worker import (
+    Digest,
+    Digester,
+    ScoredItem,
+    TagSpec,
+    digest_in_process,
+    lower_priority,
+    warm_up,
+)
 
 logger = logging.getLogger(__name__)
 
 # The scheduler wakes at least this often to check calendar alerts and newly due feeds.
 _TICK_SECONDS = 5.0
 _CACHE_VERSION = 1
+# A new parser process imports feedparser, VADER and icalendar and loads the lexicon first; on a busy
+# machine that takes seconds, and it is not the feed's fault.
+_WORKER_START_SECONDS = 60.0
 
 
 def source_name(url: str) -> str:
@@ -96,6 +107,7 @@ class NewsService:
         self._process_digest = process_digest
         self._tagged_symbols: tuple[str, ...] | None = None
         self._parsers: concurrent.futures.ProcessPoolExecutor | None = None
+        self._parsers_ready: concurrent.futures.Future[bool] | None = None
         self._parsers_lock = threading.Lock()
         self._cache = diskcache.Cache(str(cache_dir)) if cache_dir is not None else None
         self._client = new_client(self._limits)
@@ -328,7 +340,16 @@ class NewsService:
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=lower_priority,
                 )
-            parsers = self._parsers
+                self._parsers_ready = self._parsers.submit(warm_up)
+            parsers, ready = self._parsers, self._parsers_ready
+        assert ready is not None  # set together with the pool
+        try:
+            ready.result(_WORKER_START_SECONDS)  # waits only while a new process starts
+        except (concurrent.futures.TimeoutError, concurrent.futures.BrokenExecutor):
+            self._reset_parsers(parsers)
+            raise ParseError(
+                f"the parser process did not start within {_WORKER_START_SECONDS:g} s; retrying later"
+            ) from None
         future = parsers.submit(self._process_digest, kind, content, content_type, source, spec)
         timeout = self.settings.parse_timeout_seconds
         try:
