@@ -30,9 +30,25 @@ class Page:
 
 def all_pages() -> list[Page]:
     """In navigation order; the first is the home page."""
-    from dash_modules import chart_page, news_page
+    from dash_modules import (
+        chart_page,
+        compare_page,
+        markets_page,
+        matrix_page,
+        news_page,
+        signals_page,
+        trading_page,
+    )
 
-    return [chart_page.PAGE, news_page.PAGE]
+    return [
+        chart_page.PAGE,
+        markets_page.PAGE,
+        signals_page.PAGE,
+        compare_page.PAGE,
+        matrix_page.PAGE,
+        trading_page.PAGE,
+        news_page.PAGE,
+    ]
 
 
 def navigation(pages: list[Page]) -> Any:

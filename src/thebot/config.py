@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from thebot.config_errors import ConfigError, require
+from thebot.execution.settings import TradingSettings
 from thebot.market.settings import MarketDataSettings
 from thebot.market.timeframe import Timeframe
 from thebot.news.settings import NewsSettings
@@ -97,6 +98,9 @@ class UiSettings:
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8050
+    # Required to bind anything but loopback; THEBOT_AUTH_TOKEN in the environment takes precedence.
+    auth_token: str = ""
+    allowed_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _require(0 <= self.port <= 65_535, "server.port", "must be a TCP port number (0-65535)")
@@ -116,6 +120,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     market_data: MarketDataSettings = field(default_factory=MarketDataSettings)
     signals: SignalSettings = field(default_factory=SignalSettings)
+    trading: TradingSettings = field(default_factory=TradingSettings)
     news: NewsSettings = field(default_factory=NewsSettings)
 
     def __post_init__(self) -> None:

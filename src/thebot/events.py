@@ -122,6 +122,32 @@ class SettingsChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class OrderUpdated(Event):
+    """An order of the trading journal changed: written, acknowledged, filled, canceled or rejected."""
+
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    status: str
+    quantity: float
+    filled: float
+    price: float
+    average_price: float
+    role: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TradingWarning(Event):
+    """Trading needs a person's attention: a daily-loss warning level, the breaker, pause or kill."""
+
+    level: str  # "warning" | "critical" | "info"
+    check: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class NewsItem(Event):
     """A news item seen for the first time (deduplicated across feeds); `published` in UTC ms."""
 

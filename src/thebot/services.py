@@ -16,6 +16,8 @@ import websockets
 
 from thebot.config import Settings
 from thebot.events import EventBus
+from thebot.execution.service import TradingService
+from thebot.execution.wiring import build_trading_service
 from thebot.health import health_report
 from thebot.market.service import MarketData
 from thebot.news.service import NewsService
@@ -50,6 +52,7 @@ class Services:
     analytics: AnalyticsService
     bus: EventBus
     venue: RunningVenue | None = None
+    trading: TradingService | None = None
     news: NewsService | None = None
     _stopped: bool = field(default=False, repr=False)
 
@@ -67,6 +70,10 @@ class Services:
         # Analytics subscribes to the DataStream first so that no closed candle passes unseen.
         self.analytics.start()
         self.market.start()
+        if self.trading is not None:
+            # After the market: its observer needs the DataStream, its reconciliation the venue.
+            self.market.datastream.add_update_observer(self.trading.observe_update)
+            self.trading.start()
         if self.news is not None:
             self.news.start()
         return self
@@ -75,6 +82,8 @@ class Services:
         if self._stopped:
             return
         self._stopped = True
+        if self.trading is not None:
+            self.trading.stop()
         if self.news is not None:
             self.news.stop()
         self.analytics.stop()
@@ -174,6 +183,16 @@ def build_services(
         analytics = AnalyticsService(
             settings, market.datastream, market.store_connection(), publish=bus.publish
         )
+        trading = build_trading_service(
+            settings.trading,
+            bus,
+            data_dir=settings.storage.data_dir,
+            symbols=market_settings.symbols,
+            rest_url=endpoints.rest_url,
+            simulated=endpoints.simulated,
+            price_lookup=lambda symbol: _last_price(market, symbol),
+            ephemeral_exchange=venue is not None,
+        )
         if settings.news.enabled:
             news = NewsService(
                 settings.news,
@@ -196,5 +215,23 @@ def build_services(
         analytics=analytics,
         bus=bus,
         venue=venue,
+        trading=trading,
         news=news,
     )
+
+
+def _last_price(market: MarketData, symbol: str) -> float | None:
+    """The stream's last price: the ticker, else the newest candle of the smallest timeframe."""
+    ticker = market.ticker(symbol)
+    if ticker is not None:
+        return ticker.last_price
+    timeframes = market.datastream.timeframes
+    if not timeframes:
+        return None
+    try:
+        snapshot = market.datastream.snapshot(
+            symbol, min(timeframes, key=lambda item: item.milliseconds), limit=1
+        )
+    except KeyError:
+        return None
+    return float(snapshot.close[-1]) if len(snapshot.close) else None

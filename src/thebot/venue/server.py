@@ -267,9 +267,14 @@ class SimulatedVenue:
     @web.middleware
     async def _errors_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
-            return await handler(request)
+            response = await handler(request)
         except BinanceError as error:
-            return json_response({"code": error.code, "msg": error.message}, status=error.status)
+            response = json_response({"code": error.code, "msg": error.message}, status=error.status)
+        if self._faults.latency_seconds and request.path.startswith("/api/"):
+            # The request has taken effect; only its answer is late, as when a client times out on a
+            # slow exchange that did place the order.
+            await asyncio.sleep(self._faults.latency_seconds)
+        return response
 
     async def _ping(self, request: web.Request) -> web.Response:
         return json_response({})
@@ -454,7 +459,7 @@ class SimulatedVenue:
         if not 0 <= milliseconds <= 60_000:
             raise BinanceError(-1100, "ms must be between 0 and 60000")
         self._faults.latency_seconds = milliseconds / 1000.0
-        logger.info("venue fault: every frame now delayed by %.0f ms", milliseconds)
+        logger.info("venue fault: every frame and REST answer now delayed by %.0f ms", milliseconds)
         return json_response({"latency_ms": milliseconds})
 
     async def _admin_garbage(self, request: web.Request) -> web.Response:
