@@ -312,6 +312,24 @@ def sentiment_summary(summary: dict[str, Any]) -> str:
     )
 
 
+def side_props(services: Services, now_ms: int | None = None) -> dict[str, dict[str, Any]]:
+    """The feeds table and the calendar, the same for every open page, in the push hub's
+    `{id: {prop: value}}` shape (the 5 s tick renders through it until the hub pushes it on
+    NewsFeedChanged / NewsItem events and once a minute for the countdowns)."""
+    service = services.news
+    if service is None:
+        off = html.Div(
+            "News is off: set news.enabled = true in the settings file.", className="text-muted small p-2"
+        )
+        return {NEWS_FEEDS: {"children": off}, NEWS_CALENDAR: {"children": None}}
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    configured = bool(services.settings.news.calendars)
+    return {
+        NEWS_FEEDS: {"children": feeds_table(service.feeds(), now)},
+        NEWS_CALENDAR: {"children": calendar_panel(service.calendar(now - 3_600_000), now, configured)},
+    }
+
+
 # -- layout and callbacks --------------------------------------------------------------------------------
 
 
@@ -446,14 +464,8 @@ def register(app: Dash, services: Services) -> None:
         Input(NEWS_TICK, "n_intervals"),
     )
     def _side(_n: int) -> tuple[Any, Any]:
-        service = services.news
-        if service is None:
-            return html.Div(off, className="text-muted small p-2"), None
-        now = int(time.time() * 1000)
-        configured = bool(services.settings.news.calendars)
-        return feeds_table(service.feeds(), now), calendar_panel(
-            service.calendar(now - 3_600_000), now, configured
-        )
+        props = side_props(services)
+        return props[NEWS_FEEDS]["children"], props[NEWS_CALENDAR]["children"]
 
     @app.callback(Output(NEWS_CHART, "figure"), Input(NEWS_TICK, "n_intervals"), Input(NEWS_SYMBOL, "value"))
     def _chart(_n: int, symbol: str) -> dict[str, Any]:

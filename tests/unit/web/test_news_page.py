@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import plotly.io
@@ -15,8 +17,11 @@ from dash_modules.news_page import (
     news_marker_trace,
     news_row,
     relative_time,
+    side_props,
 )
 from thebot.news.models import Article, CalendarEntry
+from thebot.news.service import NewsService
+from thebot.news.settings import NewsSettings
 
 MINUTE = 60_000
 
@@ -131,3 +136,19 @@ def test_feeds_table_and_calendar_panel() -> None:
     panel = texts(calendar_panel([event], 0, True))
     assert "FOMC rate decision" in panel and "in 1 h 30 min" in panel and "calendar-important" in panel
     assert "news.calendars" in texts(calendar_panel([], 0, False))
+
+
+def test_side_props_for_the_push_hub(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(b"<html><body>moved</body></html>")
+    service = NewsService(NewsSettings(feeds=(str(broken),), parse_workers=0))
+    try:
+        service.refresh(str(broken))
+        settings = SimpleNamespace(news=NewsSettings(calendars=()))
+        props = side_props(SimpleNamespace(news=service, settings=settings), now_ms=0)  # type: ignore[arg-type]
+        assert "HTML page, not a feed" in texts(props["news-feeds"]["children"])
+        assert "news.calendars" in texts(props["news-calendar"]["children"])
+        off = side_props(SimpleNamespace(news=None, settings=settings))  # type: ignore[arg-type]
+        assert "news.enabled" in texts(off["news-feeds"]["children"])
+    finally:
+        service.stop()
