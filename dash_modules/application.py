@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dash import Dash
 
-from dash_modules import analytics_api, api, layout, pages, status, trading_api, trading_page
+from dash_modules import analytics_api, api, layout, news_api, pages, status, trading_api, trading_page
 from dash_modules.push import PushHub
 from thebot.events import OrderUpdated, TradingWarning
 from thebot.services import Services
@@ -36,6 +36,7 @@ def create_app(services: Services, hub: PushHub | None = None) -> Dash:
         register_push_topics(hub, services)
     analytics_api.register(app.server, services)
     trading_api.register(app.server, services)
+    news_api.register(app.server, services)
     return app
 
 

@@ -36,6 +36,7 @@ def all_pages() -> list[Page]:
         compare_page,
         markets_page,
         matrix_page,
+        news_page,
         signals_page,
         trading_page,
     )
@@ -48,6 +49,7 @@ def all_pages() -> list[Page]:
         matrix_page.PAGE,
         trading_page.PAGE,
         backtest_page.PAGE,
+        news_page.PAGE,
     ]
 
 
