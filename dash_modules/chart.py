@@ -40,6 +40,7 @@ from dash_modules.indicators_panel import (
     indicator_traces,
     marker_traces,
 )
+from dash_modules.news_page import news_marker_trace
 from dash_modules.status import metrics_props
 from thebot.market.timeframe import Timeframe
 
@@ -96,6 +97,19 @@ def full_chart(
     figure = decorate_figure(
         candlestick_figure(inputs.shown), inputs.shown, inputs.indicators, inputs.signals
     )
+    news = getattr(services, "news", None)
+    if news is not None:
+        # Headlines that mention the symbol, as diamonds under the lowest low; last, so pushed updates
+        # (which address traces by position from the front) never touch them.
+        shown = inputs.shown
+        trace = news_marker_trace(
+            news.items(symbol=symbol, limit=500),
+            int(shown.open_time[0]),
+            int(shown.open_time[-1]) + timeframe.milliseconds,
+            float(shown.low.min()),
+        )
+        if trace["x"]:
+            figure["data"].append(trace)
     state = ChartState.of(inputs.shown, chosen, signals_version, markers_fingerprint(inputs.signals))
     return figure, state.to_dict()
 
