@@ -93,6 +93,12 @@ async def _binance_reachable(ws_url: str, probe_seconds: float) -> bool:
         return False
 
 
+def _listed_symbols(settings: Settings) -> tuple[str, ...]:
+    """The embedded venue lists the streamed symbols and `venue.listed_symbols`, so the settings panel
+    can add a symbol the venue knows without restarting it."""
+    return tuple(dict.fromkeys((*settings.market.symbols, *settings.venue.listed_symbols)))
+
+
 def build_services(
     settings: Settings,
     *,
@@ -130,7 +136,7 @@ def build_services(
                     VenueConfig(
                         host="127.0.0.1",
                         port=0,
-                        symbols=market_settings.symbols,
+                        symbols=_listed_symbols(settings),
                         speed=settings.venue.speed,
                         seed=settings.venue.seed,
                         history_days=settings.venue.history_days,
