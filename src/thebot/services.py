@@ -15,9 +15,11 @@ from urllib.parse import urlsplit, urlunsplit
 import websockets
 
 from thebot.config import Settings
-from thebot.events import EventBus
+from thebot.events import EventBus, SettingsChanged
 from thebot.market.service import MarketData
+from thebot.market.symbols import ExchangeInfoCatalog
 from thebot.runtime import EventLoopThread
+from thebot.settings_store import SettingsStore
 from thebot.signals.service import AnalyticsService
 from thebot.venue import RunningVenue, VenueConfig, run_venue_in_thread
 
@@ -47,6 +49,7 @@ class Services:
     market: MarketData
     analytics: AnalyticsService
     bus: EventBus
+    settings_store: SettingsStore
     venue: RunningVenue | None = None
     _stopped: bool = field(default=False, repr=False)
 
@@ -58,7 +61,22 @@ class Services:
         # Analytics subscribes to the DataStream first so that no closed candle passes unseen.
         self.analytics.start()
         self.market.start()
+        # Each service reacts to the settings keys it owns, on its own bus worker.
+        self.bus.subscribe(SettingsChanged, self._settings_changed, name="settings:services")
+        self.bus.subscribe(SettingsChanged, self._market_settings_changed, name="settings:market")
+        self.bus.subscribe(SettingsChanged, self._analytics_settings_changed, name="settings:analytics")
         return self
+
+    def _settings_changed(self, _event: SettingsChanged) -> None:
+        """Code that reads `services.settings` per request (chart window, theme) sees live changes."""
+        self.settings = self.settings_store.current()
+
+    def _market_settings_changed(self, event: SettingsChanged) -> None:
+        if "market.symbols" in event.keys:
+            self.market.apply_symbols(self.settings_store.current().market.symbols)
+
+    def _analytics_settings_changed(self, event: SettingsChanged) -> None:
+        self.analytics.apply_settings(self.settings_store.current(), event.keys)
 
     def stop(self) -> None:
         if self._stopped:
@@ -104,8 +122,12 @@ def build_services(
     *,
     venue_url: str | None = None,
     store_path: str | None = None,
+    settings_store: SettingsStore | None = None,
 ) -> Services:
     """Build (but do not start) the services for `settings.market.source`.
+
+    `settings_store` (from `app.py`: defaults, the user file and the flags) is what the panel changes;
+    `settings` must be its `current()`.
 
     `auto` tries Binance's stream endpoint for at most `auto_probe_seconds` and falls back to an
     in-process simulated venue; `venue_url` connects to an already-running venue and starts none.
@@ -167,6 +189,9 @@ def build_services(
             venue.stop()
         raise
     logger.info("market data from %s (%s)", endpoints.source, endpoints.ws_url)
+    # Without a store from the caller (tests, scripts) changes live in memory only.
+    store = settings_store or SettingsStore(settings)
+    store.attach(publish=bus.publish, catalog=ExchangeInfoCatalog(endpoints.rest_url))
     return Services(
         settings=settings,
         endpoints=endpoints,
@@ -174,5 +199,6 @@ def build_services(
         market=market,
         analytics=analytics,
         bus=bus,
+        settings_store=store,
         venue=venue,
     )

@@ -196,6 +196,20 @@ class MarketData:
         self.websocket.remove_symbol(symbol)
         self.datastream.remove_symbol(symbol)
 
+    def apply_symbols(self, symbols: tuple[str, ...]) -> tuple[list[str], list[str]]:
+        """Stream exactly `symbols` (the settings store's `market.symbols`): removals first, so a swap
+        never holds more streams than either list; returns (added, removed)."""
+        current = self.datastream.symbols()
+        removed = [symbol for symbol in current if symbol not in symbols]
+        added = [symbol for symbol in symbols if symbol not in current]
+        for symbol in removed:
+            self.remove_symbol(symbol)
+            logger.info("stopped streaming %s", symbol)
+        for symbol in added:
+            self.add_symbol(symbol)
+            logger.info("streaming %s (backfill queued)", symbol)
+        return added, removed
+
     def ticker(self, symbol: str) -> TickerEvent | None:
         return self.websocket.ticker(symbol)
 
