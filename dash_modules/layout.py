@@ -63,6 +63,8 @@ def frame(services: Services, pages: list[Page], body: Any) -> Any:
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.THEME, data=services.settings.ui.theme),
+            html.Div(id=ids.THEME_SINK, hidden=True),
             navbar(services, pages),
             dbc.Container(body, id=ids.PAGE_CONTENT, fluid=True, className="page-body"),
         ],

@@ -188,9 +188,11 @@ class MarketData:
             raise ValueError(f"'{symbol}' is not an upper-case Binance symbol such as BTCUSDT")
         self.datastream.add_symbol(symbol)
         self._restore(symbol)
-        self.websocket.add_symbol(symbol)
+        # Queue the backfill before subscribing, as at start: a streamed candle arriving first would make
+        # it a catch-up from now, and the new symbol's history would never come.
         keys = [StreamKey(symbol, timeframe) for timeframe in self.datastream.timeframes]
         self._loop.run(self._request_catch_up(keys, "added"))
+        self.websocket.add_symbol(symbol)
 
     def remove_symbol(self, symbol: str) -> None:
         self.websocket.remove_symbol(symbol)

@@ -148,9 +148,16 @@ class AnalyticsService:
                 self._queue.put(_Forget(symbol))
             self._symbols = wanted
         signal_keys = [key for key in keys if key.startswith("signals.")]
-        if signal_keys:
-            rebuild = any(not key.startswith(_AGGREGATE_ONLY) for key in signal_keys)
-            self._queue.put(_Reconfigure(settings.signals, rebuild))
+        if not signal_keys:
+            return
+        if any(not key.startswith(_AGGREGATE_ONLY) for key in signal_keys):
+            self._queue.put(_Reconfigure(settings.signals, rebuild=True))
+        else:
+            # Weights and the window are read at query time under the aggregator's lock: no need to wait
+            # behind the candles queued for the worker.
+            self._settings = settings.signals
+            self.aggregator.reconfigure(settings.signals, forget=False)
+            logger.info("signal weights updated")
 
     def _reconfigure(self, item: _Reconfigure) -> None:
         self._settings = item.settings
@@ -162,8 +169,6 @@ class AnalyticsService:
         if item.rebuild:
             reopened = self.request_waiting_opens()
             logger.info("signal rules rebuilt; recomputing %d streams", reopened)
-        else:
-            logger.info("signal weights updated")
 
     def _forget(self, symbol: str) -> None:
         for key in [key for key in self._evaluators if key.symbol == symbol]:
