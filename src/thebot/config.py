@@ -8,6 +8,7 @@ live in each section's `__post_init__`, which raises `ConfigError` with the dott
 from __future__ import annotations
 
 import dataclasses
+import functools
 import tomllib
 import types
 import typing
@@ -232,8 +233,14 @@ def check_value(value: Any, annotation: Any, key: str) -> Any:
     return _convert(value, annotation, key)
 
 
+@functools.cache
+def _type_hints(cls: type[Any]) -> dict[str, Any]:
+    """Resolved once per class: the settings store validates whole documents on every change."""
+    return typing.get_type_hints(cls)
+
+
 def _build(cls: type[T], table: dict[str, Any], prefix: str) -> T:
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)  # type: ignore[arg-type]
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
     for key, value in table.items():

@@ -173,6 +173,18 @@ def atomic_write(path: Path, text: str) -> None:
     _fsync_dir(path.parent)
 
 
+def _keep_as_backup(path: Path, backup: Path, text: str) -> None:
+    """A hard link to the current file becomes the `.bak` (the content is already on disk, so no copy
+    and no second fsync); filesystems without links get a copy."""
+    link = path.with_name(f".{backup.name}.tmp")
+    try:
+        link.unlink(missing_ok=True)
+        os.link(path, link)
+        os.replace(link, backup)
+    except OSError:
+        atomic_write(backup, text)
+
+
 @dataclass
 class UserFile:
     """The user's saved settings: the tomlkit document (comments kept) and where it came from."""
@@ -261,9 +273,10 @@ class UserFile:
             current = self.path.read_text(encoding="utf-8", errors="replace")
             try:
                 tomllib.loads(current)
-                atomic_write(backup, current)
             except tomllib.TOMLDecodeError:
                 logger.warning("not keeping %s as the good copy: it does not parse", self.path)
+            else:
+                _keep_as_backup(self.path, backup, current)
         atomic_write(self.path, tomlkit.dumps(self.document))
 
 
@@ -556,6 +569,8 @@ class SettingsStore:
     def _compose_running(self) -> Settings:
         started = flatten(settings_to_dict(self._started))
         saved = flatten(settings_to_dict(self._saved))
+        if all(saved[key] == value for key, value in started.items() if mark_of(key) != "live"):
+            return self._saved  # nothing waits for a restart: what was saved is what runs
         running = {key: (saved[key] if mark_of(key) == "live" else value) for key, value in started.items()}
         try:
             return settings_from_dict(unflatten(running))
