@@ -172,7 +172,7 @@ def field_input(info: FieldInfo, value: Any, store: SettingsStore) -> Any:
             size="sm",
             className="setting-number",
         )
-    return dbc.Input(id=component_id, type="text", value=value, size="sm")
+    return dbc.Input(id=component_id, type="text", value=value, size="sm", disabled=info.locked)
 
 
 def field_row(info: FieldInfo, value: Any, store: SettingsStore) -> Any:

@@ -44,6 +44,8 @@ class Meta:
     minimum: float | None = None
     maximum: float | None = None
     help: str = ""
+    # shown but not changeable from the panel (config file or flag only)
+    locked: bool = False
 
 
 _LIVE = Meta(mark="live")
@@ -68,6 +70,10 @@ MARKS: dict[str, Meta] = {
     "venue.speed": Meta(unit="x", minimum=0, maximum=10000),
     "venue.history_days": Meta(unit="days", minimum=0, maximum=3650),
     "server.port": Meta(minimum=0, maximum=65535),
+    # Opening the dashboard beyond loopback, or moving the data directory (which holds the user settings
+    # file itself), is a decision for the config file or a flag, not a click.
+    "server.host": Meta(locked=True, help="set in config/settings.toml or with --host"),
+    "storage.data_dir": Meta(locked=True, help="set in config/settings.toml or with --data-dir"),
     "signals.rules": _LIVE,
     "signals.patterns": _LIVE,
     "signals.provisional": Meta(help="also evaluate the forming candle (applies at the next start)"),
@@ -126,6 +132,7 @@ class FieldInfo:
     mark: Mark
     secret: bool
     default: Any
+    locked: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -142,6 +149,7 @@ class FieldInfo:
             "choices": list(self.choices),
             "mark": self.mark,
             "secret": self.secret,
+            "locked": self.locked,
             "default": None if self.secret else self.default,
         }
 
@@ -246,6 +254,7 @@ def _walk(cls: type[Any], prefix: str, defaults: Any, comments: dict[str, str]) 
                 mark=meta.mark,
                 secret=is_secret(key),
                 default=plain(default),
+                locked=meta.locked,
             )
         )
     return result
@@ -309,6 +318,8 @@ def json_schema() -> dict[str, Any]:
         prop.update({"title": info.label, "description": info.help, "x-mark": info.mark})
         if info.unit:
             prop["x-unit"] = info.unit
+        if info.locked:
+            prop["readOnly"] = True
         if info.secret:
             prop["writeOnly"] = True
         else:

@@ -429,6 +429,10 @@ class SettingsStore:
         ]
         if not keys:
             raise SettingsRejected([FieldError(section, "no such section")])
+        fields = field_map()
+        keys = [key for key in keys if not fields[key].locked]
+        if not keys:
+            raise SettingsRejected([FieldError(section, "nothing in this section is changed from the panel")])
         return self._apply(
             unflatten({key: self._defaults[key] for key in keys}), origin=f"reset {section}", forget=True
         )
@@ -502,6 +506,9 @@ class SettingsStore:
                 known = sorted(info.name for info in fields.values() if info.section == section)
                 hint = f"known keys here: {', '.join(known)}" if known else "no such section"
                 errors.append(FieldError(key, f"unknown setting; {hint}"))
+                continue
+            if fields[key].locked:
+                errors.append(FieldError(key, f"cannot be changed here; {fields[key].help}"))
                 continue
             try:
                 converted[key] = plain(check_value(value, _hints(key), key))

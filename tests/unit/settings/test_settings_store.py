@@ -290,3 +290,19 @@ def test_secrets_never_leave_as_values(
     assert planted not in (tmp_path / HISTORY_FILE_NAME).read_text()
     with pytest.raises(SettingsRejected):
         store.revert(store.history()[0].id)
+
+
+def test_host_and_data_dir_are_not_changed_from_the_panel(defaults: Settings) -> None:
+    store, events = make_store(defaults, None)
+    with pytest.raises(SettingsRejected) as error:
+        store.apply({"server": {"host": "0.0.0.0"}, "storage": {"data_dir": "/elsewhere"}})
+    assert rejected_keys(error) == ["server.host", "storage.data_dir"]
+    assert "--host" in error.value.errors[0].reason
+    assert store.current().server.host == "127.0.0.1" and events == []
+    run = {"storage": {"data_dir": "/tmp/run-only"}, "server": {"port": 9000}}
+    flagged, _ = make_store(defaults, None, run)
+    result = flagged.reset_section("server")  # the port goes back; the host is not touched
+    assert result.changed == ("server.port",)
+    with pytest.raises(SettingsRejected):
+        flagged.reset_section("storage")
+    assert flagged.saved().storage.data_dir == "/tmp/run-only"
