@@ -159,10 +159,10 @@ class MarketData:
                 restored += int(columns["open_time"].shape[0])
         return restored
 
-    async def _request_catch_up(self, keys: list[StreamKey], reason: str) -> None:
+    async def _request_catch_up(self, keys: list[StreamKey], reason: str, *, urgent: bool = False) -> None:
         """Queued on the loop before returning, so `wait_backfilled` right after sees the jobs."""
         for key in keys:
-            self.backfiller.request_catch_up(key, reason)
+            self.backfiller.request_catch_up(key, reason, urgent=urgent)
 
     def wait_backfilled(self, timeout: float = 30.0) -> bool:
         """Block until no backfill is queued or running (scripts and tests)."""
@@ -191,7 +191,8 @@ class MarketData:
         # Queue the backfill before subscribing, as at start: a streamed candle arriving first would make
         # it a catch-up from now, and the new symbol's history would never come.
         keys = [StreamKey(symbol, timeframe) for timeframe in self.datastream.timeframes]
-        self._loop.run(self._request_catch_up(keys, "added"))
+        # Urgent: someone is waiting for this chart, so it goes ahead of the other streams' start backfill.
+        self._loop.run(self._request_catch_up(keys, "added", urgent=True))
         self.websocket.add_symbol(symbol)
 
     def remove_symbol(self, symbol: str) -> None:
