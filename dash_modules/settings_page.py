@@ -62,8 +62,13 @@ def parse_value(info: FieldInfo, raw: Any) -> Any:
     return raw
 
 
-def diff(saved: dict[str, Any], form: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """{key: (saved, new)} for every field the form changes; an empty secret means "keep"."""
+def diff(
+    saved: dict[str, Any], form: dict[str, Any], rendered: dict[str, Any] | None = None
+) -> dict[str, tuple[Any, Any]]:
+    """{key: (saved, new)} for every field this tab changed; an empty secret means "keep".
+
+    `rendered` is what the form was drawn from: a field the user did not touch is never sent, even if
+    another tab changed it meanwhile (last write wins per key, and this tab did not write that key)."""
     fields = field_map()
     changes: dict[str, tuple[Any, Any]] = {}
     for key, raw in form.items():
@@ -75,7 +80,8 @@ def diff(saved: dict[str, Any], form: dict[str, Any]) -> dict[str, tuple[Any, An
                 changes[key] = ({"set": bool(saved.get(key))}, {"set": True})
             continue
         value = parse_value(info, raw)
-        if value != saved.get(key):
+        touched = rendered is None or value != rendered.get(key, saved.get(key))
+        if touched and value != saved.get(key):
             changes[key] = (saved.get(key), value)
     return changes
 
@@ -362,6 +368,12 @@ def layout(services: Services) -> Any:
 # -- callbacks ---------------------------------------------------------------------------------------
 
 
+def _rendered_values(rendered: Any) -> dict[str, Any] | None:
+    if isinstance(rendered, dict) and isinstance(rendered.get("values"), dict):
+        return rendered["values"]
+    return None
+
+
 def _form_values(values: list[Any], input_ids: list[dict[str, str]]) -> dict[str, Any]:
     return {item["key"]: value for item, value in zip(input_ids, values, strict=True)}
 
@@ -413,9 +425,11 @@ def register(app: Dash, services: Services) -> None:
         Output(ids.SETTINGS_SAVE, "disabled"),
         Input({"type": INPUT, "key": ALL}, "value"),
         State({"type": INPUT, "key": ALL}, "id"),
+        State(ids.SETTINGS_RENDERED, "data"),
     )
-    def _diff(values: list[Any], input_ids: list[dict[str, str]]) -> tuple[Any, bool]:
-        changes = diff(flatten(settings_to_dict(store.saved())), _form_values(values, input_ids))
+    def _diff(values: list[Any], input_ids: list[dict[str, str]], rendered: Any) -> tuple[Any, bool]:
+        saved = flatten(settings_to_dict(store.saved()))
+        changes = diff(saved, _form_values(values, input_ids), _rendered_values(rendered))
         return diff_view(changes), not changes
 
     @app.callback(
@@ -428,6 +442,7 @@ def register(app: Dash, services: Services) -> None:
         State({"type": INPUT, "key": ALL}, "value"),
         State({"type": INPUT, "key": ALL}, "id"),
         State({"type": ERROR, "key": ALL}, "id"),
+        State(ids.SETTINGS_RENDERED, "data"),
         prevent_initial_call=True,
     )
     def _act(
@@ -437,6 +452,7 @@ def register(app: Dash, services: Services) -> None:
         values: list[Any],
         input_ids: list[dict[str, str]],
         error_ids: list[dict[str, str]],
+        rendered: Any,
     ) -> tuple[Any, list[Any], Any]:
         cleared: list[Any] = ["" for _ in error_ids]
         trigger = ctx.triggered_id
@@ -445,7 +461,7 @@ def register(app: Dash, services: Services) -> None:
         try:
             if trigger == ids.SETTINGS_SAVE:
                 form = _form_values(values, input_ids)
-                changes = diff(flatten(settings_to_dict(store.saved())), form)
+                changes = diff(flatten(settings_to_dict(store.saved())), form, _rendered_values(rendered))
                 result = store.apply(change_document(changes, form), origin="panel")
                 what = "Saved"
             elif trigger["type"] == REVERT:

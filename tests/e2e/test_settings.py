@@ -128,8 +128,6 @@ def test_settings_change_the_running_system(browser: Any, holder: Holder) -> Non
     app = holder.app
     errors: list[str] = []
     page = open_settings(browser, app, errors)
-    # The start backfill (2 symbols x 6 timeframes) runs first: the new symbol's jobs queue behind it.
-    wait_backfilled(app)
 
     # Add SOLUSDT from the venue's list, see the diff, save: applied live.
     page.click(f"{field('market.symbols')} .setting-select")
@@ -188,7 +186,7 @@ def test_settings_change_the_running_system(browser: Any, holder: Holder) -> Non
     page = open_settings(browser, app, errors)
     page.goto(app.url)
     page.wait_for_selector("#symbol-select", timeout=10_000)
-    assert "SOLUSDT" in picker_options(page)
+    wait_picker(page, True, "SOLUSDT", timeout=10.0)
     choose_symbol(page, "SOLUSDT")
     chart_shows(page, "SOLUSDT", timeout=30_000)
 

@@ -70,3 +70,15 @@ def test_refresh_keeps_unsaved_edits_and_shows_the_rest_of_the_new_state() -> No
     assert edits == {"signals.rule_weights.zone": 0.25}
     body = repr(form_body(store, edits))
     assert "0.35" in body and "0.25" in body
+
+
+def test_a_stale_tab_sends_only_what_it_changed() -> None:
+    """Tab B was drawn before tab A saved macd; B saves zone and must not write its stale macd back."""
+    store = SettingsStore(load_settings())
+    rendered = snapshot(store)["values"]
+    store.apply({"signals": {"rule_weights": {"macd": 0.35}}})  # tab A
+    form_b = {"signals.rule_weights.macd": 0.6, "signals.rule_weights.zone": 0.25}
+    changes = diff(flatten(settings_to_dict(store.saved())), form_b, rendered)
+    assert changes == {"signals.rule_weights.zone": (0.5, 0.25)}
+    # Without knowing what the tab was drawn from, the stale value would look like an edit.
+    assert "signals.rule_weights.macd" in diff(flatten(settings_to_dict(store.saved())), form_b)
