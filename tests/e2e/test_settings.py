@@ -56,11 +56,16 @@ def field(key: str) -> str:
     return f'[data-key="{key}"]'
 
 
-def open_settings(browser: Any, app: RunningApp, errors: list[str]) -> Any:
+def open_page(browser: Any, url: str, errors: list[str]) -> Any:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{app.url}/settings")
+    page.goto(url)
+    return page
+
+
+def open_settings(browser: Any, app: RunningApp, errors: list[str]) -> Any:
+    page = open_page(browser, f"{app.url}/settings", errors)
     page.wait_for_selector(field("market.symbols"), timeout=15_000)
     return page
 
@@ -183,8 +188,7 @@ def test_settings_change_the_running_system(browser: Any, holder: Holder) -> Non
     # Restart on the same data directory: SOLUSDT is still streamed and its chart fills again.
     app = holder.restart()
     assert settings(app)["market"]["symbols"] == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
-    page = open_settings(browser, app, errors)
-    page.goto(app.url)
+    page = open_page(browser, app.url, errors)
     page.wait_for_selector("#symbol-select", timeout=10_000)
     wait_picker(page, True, "SOLUSDT", timeout=10.0)
     choose_symbol(page, "SOLUSDT")
