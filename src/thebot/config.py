@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import tomllib
 import types
 import typing
@@ -197,6 +198,7 @@ def _convert(value: Any, annotation: Any, key: str) -> Any:
             key,
             f"expected a number, got {value!r}",
         )
+        _require(math.isfinite(value), key, f"expected a finite number, got {value!r}")
         return float(value)
     if annotation is str:
         _require(isinstance(value, str), key, f"expected a string, got {value!r}")

@@ -501,6 +501,9 @@ class SettingsStore:
         converted: dict[str, Any] = {}
         fields = field_map()
         for key, value in leaves.items():
+            if key not in fields and any(name.startswith(key + ".") for name in fields):
+                errors.append(FieldError(key, 'is a section: send an object of its keys, e.g. {"rsi": 0.5}'))
+                continue
             if key not in fields:
                 section = key.rsplit(".", 1)[0] if "." in key else ""
                 known = sorted(info.name for info in fields.values() if info.section == section)

@@ -306,3 +306,29 @@ def test_host_and_data_dir_are_not_changed_from_the_panel(defaults: Settings) ->
     with pytest.raises(SettingsRejected):
         flagged.reset_section("storage")
     assert flagged.saved().storage.data_dir == "/tmp/run-only"
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "fragment"),
+    [
+        ({"signals": {"timeframe_weights": {"h1": float("nan")}}}, "signals.timeframe_weights.h1", "finite"),
+        (
+            {"signals": {"rule_weights": {"astrology": 1.0}}},
+            "signals.rule_weights.astrology",
+            "unknown setting",
+        ),
+        ({"signals": {"rule_weights": 0.5}}, "signals.rule_weights", "is a section"),
+        ({"ui": {"chart_candles": True}}, "ui.chart_candles", "expected an integer"),
+        ({"ui": {"theme": "neon"}}, "ui.theme", "not one of dark, light"),
+        ({"ui": {"default_indicators": ["RSI", "NOPE"]}}, "ui.default_indicators[1]", "not an indicator"),
+    ],
+)
+def test_wrong_types_and_names_are_refused(
+    defaults: Settings, change: dict[str, Any], key: str, fragment: str
+) -> None:
+    store, events = make_store(defaults, None)
+    with pytest.raises(SettingsRejected) as error:
+        store.apply(change)
+    assert key in rejected_keys(error)
+    assert fragment in next(item.reason for item in error.value.errors if item.key == key)
+    assert events == [] and store.version == 0

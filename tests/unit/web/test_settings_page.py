@@ -3,6 +3,8 @@ and a refresh that keeps the tab's unsaved edits."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from dash_modules.settings_page import (
@@ -10,13 +12,14 @@ from dash_modules.settings_page import (
     diff,
     errors_by_field,
     form_body,
+    layout,
     parse_value,
     snapshot,
     unsaved_edits,
 )
 from thebot.config import load_settings
 from thebot.settings_schema import field_map, settings_to_dict
-from thebot.settings_store import FieldError, SettingsStore, flatten
+from thebot.settings_store import USER_FILE_NAME, FieldError, SettingsStore, flatten
 
 
 def saved() -> dict[str, Any]:
@@ -82,3 +85,10 @@ def test_a_stale_tab_sends_only_what_it_changed() -> None:
     assert changes == {"signals.rule_weights.zone": (0.5, 0.25)}
     # Without knowing what the tab was drawn from, the stale value would look like an edit.
     assert "signals.rule_weights.macd" in diff(flatten(settings_to_dict(store.saved())), form_b)
+
+
+def test_a_corrupt_user_file_is_reported_on_the_page(tmp_path: Path) -> None:
+    (tmp_path / USER_FILE_NAME).write_text("[ui\nchart_candles = ")
+    store = SettingsStore(load_settings(), data_dir=tmp_path)
+    page = repr(layout(SimpleNamespace(settings_store=store)))  # type: ignore[arg-type]
+    assert "did not parse" in page and "defaults are used" in page
