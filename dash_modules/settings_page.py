@@ -1,8 +1,9 @@
 """The Settings page: a form per section generated from the schema, the diff before saving, inline errors,
 "applied" or "saved, applies after restart" per change, the history with a revert per entry, and reset.
 
-Also the two frame callbacks that follow live settings on every page: the navbar's symbol picker options
-(`market.symbols`) and the theme class on the root (`ui.theme`).
+Also what every page's frame shows of the live settings: the navbar's symbol picker options
+(`market.symbols`) and the theme class on the root (`ui.theme`), pushed by `dash_modules.push` on
+`SettingsChanged` (`frame_props`), applied by two clientside callbacks.
 
 The pure parts (`parse_value`, `diff`, `errors_by_field`) are plain functions the unit tests call; the
 callbacks are thin shells that read the SettingsStore and call its methods.
@@ -511,30 +512,21 @@ def register(app: Dash, services: Services) -> None:
     register_frame_callbacks(app, services)
 
 
-def register_frame_callbacks(app: Dash, services: Services) -> None:
-    """The navbar and the theme follow live settings on every page (hook on the status tick until the
-    push channel replaces polling)."""
+def frame_props(services: Services) -> dict[str, dict[str, Any]]:
+    """What every open page's frame shows of the live settings, as push props (`dash_modules.push`
+    sends them on `SettingsChanged`): the navbar's symbol list and the theme."""
+    current = services.settings_store.current()
+    return {
+        ids.SYMBOL_SELECT: {
+            "options": [{"label": symbol, "value": symbol} for symbol in current.market.symbols]
+        },
+        ids.THEME: {"title": current.ui.theme},
+    }
 
-    @app.callback(
-        Output(ids.SYMBOL_SELECT, "options"),
-        Output(ids.SYMBOL_SELECT, "value"),
-        Output(ids.THEME, "data"),
-        Input(ids.STATUS_TICK, "n_intervals"),
-        State(ids.SYMBOL_SELECT, "options"),
-        State(ids.SYMBOL_SELECT, "value"),
-        State(ids.THEME, "data"),
-    )
-    def _follow(_tick: int, options: Any, value: Any, theme: Any) -> tuple[Any, Any, Any]:
-        current = services.settings_store.current()
-        symbols = list(current.market.symbols)
-        shown = [item["value"] if isinstance(item, dict) else item for item in options or []]
-        new_options = (
-            no_update if shown == symbols else [{"label": symbol, "value": symbol} for symbol in symbols]
-        )
-        new_value = no_update if value in symbols else current.ui.default_symbol
-        new_theme = no_update if theme == current.ui.theme else current.ui.theme
-        return new_options, new_value, new_theme
 
+def register_frame_callbacks(app: Dash, _services: Services) -> None:
+    """The theme class on <html> follows `ui.theme`; a page whose symbol was removed moves to the first
+    one left (its chart would have nothing to show)."""
     app.clientside_callback(
         """function (theme) {
             const root = document.documentElement;
@@ -543,7 +535,19 @@ def register_frame_callbacks(app: Dash, services: Services) -> None:
             return theme;
         }""",
         Output(ids.THEME_SINK, "title"),
-        Input(ids.THEME, "data"),
+        Input(ids.THEME, "title"),
+    )
+    app.clientside_callback(
+        """function (options, value) {
+            const values = (options || []).map(
+                (item) => (item && item.value !== undefined ? item.value : item));
+            if (!values.length || values.includes(value)) return window.dash_clientside.no_update;
+            return values[0];
+        }""",
+        Output(ids.SYMBOL_SELECT, "value"),
+        Input(ids.SYMBOL_SELECT, "options"),
+        State(ids.SYMBOL_SELECT, "value"),
+        prevent_initial_call=True,
     )
 
 

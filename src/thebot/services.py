@@ -9,13 +9,14 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import websockets
 
 from thebot.config import Settings
 from thebot.events import EventBus, SettingsChanged
+from thebot.health import health_report
 from thebot.market.service import MarketData
 from thebot.market.symbols import ExchangeInfoCatalog
 from thebot.runtime import EventLoopThread
@@ -56,6 +57,12 @@ class Services:
     @property
     def simulated(self) -> bool:
         return self.endpoints.simulated
+
+    def health(self) -> dict[str, Any]:
+        """The `/api/health` report: market data, plus the bus's per-subscriber queues and drops."""
+        report = health_report(self.endpoints.source, self.simulated, self.market.health())
+        report["events"] = self.bus.stats()
+        return report
 
     def start(self) -> Services:
         # Analytics subscribes to the DataStream first so that no closed candle passes unseen.
@@ -181,8 +188,11 @@ def build_services(
             exchange=endpoints.source,
             store_path=store_path,
             loop=loop,
+            publish=bus.publish,
         )
-        analytics = AnalyticsService(settings, market.datastream, market.store_connection())
+        analytics = AnalyticsService(
+            settings, market.datastream, market.store_connection(), publish=bus.publish
+        )
     except BaseException:
         loop.stop()
         if venue is not None:

@@ -74,6 +74,8 @@ MARKS: dict[str, Meta] = {
     # file itself), is a decision for the config file or a flag, not a click.
     "server.host": Meta(locked=True, help="set in config/settings.toml or with --host"),
     "storage.data_dir": Meta(locked=True, help="set in config/settings.toml or with --data-dir"),
+    "server.allowed_hosts": Meta(locked=True, help="set in config/settings.toml"),
+    "server.auth_token": Meta(locked=True, help="set THEBOT_AUTH_TOKEN or server.auth_token in the file"),
     "signals.rules": _LIVE,
     "signals.patterns": _LIVE,
     "signals.provisional": Meta(help="also evaluate the forming candle (applies at the next start)"),

@@ -14,21 +14,22 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from thebot.config import Settings
+from thebot.events import Event, SignalRaised, SignalWithdrawn
 from thebot.indicators import IndicatorError, IndicatorFactory
 from thebot.market.datastream import DataStream
-from thebot.market.models import Candle, StreamKey
+from thebot.market.models import Candle, CandleSnapshot, StreamKey
 from thebot.market.timeframe import Timeframe
-from thebot.signals.aggregator import SignalAggregator, SignalObserver
+from thebot.signals.aggregator import SignalAggregator
 from thebot.signals.engine import StreamEvaluator, evaluate_history, to_signal
 from thebot.signals.history import SignalHistory
-from thebot.signals.models import Signal
+from thebot.signals.models import Signal, SignalEvent, SignalEventKind
 from thebot.signals.quality import RuleQuality, signal_quality
 from thebot.signals.rules import build_rules
 from thebot.signals.settings import SignalSettings
@@ -77,14 +78,43 @@ class _Open:
     through_open_time: int
 
 
+def bus_event(event: SignalEvent) -> Event:
+    """The aggregator's news as a bus event: raised (final or provisional) or withdrawn."""
+    signal = event.signal
+    if event.kind is SignalEventKind.WITHDRAWN:
+        return SignalWithdrawn(
+            symbol=signal.symbol, timeframe=signal.timeframe.value, time=signal.time, rule=signal.rule
+        )
+    return SignalRaised(
+        symbol=signal.symbol,
+        timeframe=signal.timeframe.value,
+        time=signal.time,
+        side=signal.side.value,
+        rule=signal.rule,
+        strength=signal.strength,
+        price=signal.price,
+        reason=signal.reason,
+        provisional=signal.provisional,
+    )
+
+
 class AnalyticsService:
-    def __init__(self, settings: Settings, datastream: DataStream, connection: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        datastream: DataStream,
+        connection: Any,
+        publish: Callable[[Event], None] | None = None,
+    ) -> None:
         self._settings: SignalSettings = getattr(settings, "signals", None) or SignalSettings()
         self._datastream = datastream
         self.factory = IndicatorFactory()
         self._rules = build_rules(self.factory, self._settings)
         self.history = SignalHistory(connection)
-        self.aggregator = SignalAggregator(self._settings, datastream.timeframes, self.history)
+        outlet = (lambda event: publish(bus_event(event))) if publish is not None else None
+        self.aggregator = SignalAggregator(
+            self._settings, datastream.timeframes, self.history, publish=outlet
+        )
         self._evaluators: dict[StreamKey, StreamEvaluator] = {}
         self._queue: queue.Queue[object] = queue.Queue()
         self._forming: dict[StreamKey, Candle] = {}
@@ -94,6 +124,7 @@ class AnalyticsService:
         self._subscribed = False
         self._running = False
         self._series_cache: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
+        self._columns_cache: OrderedDict[tuple[Any, ...], dict[str, np.ndarray[Any, Any]]] = OrderedDict()
         self._cache_lock = threading.Lock()
         # Streams of symbols outside this set are neither opened nor evaluated (a removed symbol's
         # buffers may outlive its removal by a moment).
@@ -370,6 +401,29 @@ class AnalyticsService:
                 self._series_cache.popitem(last=False)
         return rows
 
+    def indicator_columns(
+        self, snapshot: CandleSnapshot, name: str, params: Mapping[str, object] | None = None
+    ) -> dict[str, np.ndarray[Any, Any]]:
+        """Outputs aligned with `snapshot`'s rows (a whole-buffer snapshot, so warm-up happens before
+        the visible window), cached by stream, version and length: every open page asks for the same
+        version of the same stream, and only the first ask computes. Callers must not modify them."""
+        spec = self.factory.spec(name, params)
+        cache_key = (snapshot.symbol, snapshot.timeframe, spec, snapshot.version, len(snapshot))
+        with self._cache_lock:
+            cached = self._columns_cache.get(cache_key)
+            if cached is not None:
+                self._columns_cache.move_to_end(cache_key)
+                return cached
+        outputs = {
+            output: np.asarray(values, dtype=np.float64)
+            for output, values in self.factory.compute(spec, snapshot).items()
+        }
+        with self._cache_lock:
+            self._columns_cache[cache_key] = outputs
+            while len(self._columns_cache) > SERIES_CACHE_SIZE:
+                self._columns_cache.popitem(last=False)
+        return outputs
+
     def signals(
         self, symbol: str, timeframe: Timeframe | str | None = None, limit: int = 100
     ) -> list[Signal]:
@@ -382,9 +436,6 @@ class AnalyticsService:
 
     def confluence(self, symbol: str) -> dict[str, Any]:
         return self.aggregator.confluence(symbol).as_dict()
-
-    def add_signal_observer(self, observer: SignalObserver) -> None:
-        self.aggregator.add_observer(observer)
 
     def quality(
         self, symbol: str, timeframe: Timeframe | str, horizon: int | None = None
