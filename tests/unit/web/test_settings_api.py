@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -10,10 +11,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from dash_modules import settings_api
-from thebot.config import load_settings
+from dash_modules import settings_api, settings_page
+from thebot.config import load_settings, settings_from_dict
 from thebot.events import Event, SettingsChanged
 from thebot.market.symbols import FixedCatalog
+from thebot.settings_schema import settings_to_dict
 from thebot.settings_store import SettingsStore
 
 
@@ -119,3 +121,32 @@ def test_schema_and_symbol_search(api: Any) -> None:
         "total": 2,
     }
     assert http.get("/api/settings/symbols?q=s-").status_code == 400
+
+
+def test_a_planted_secret_never_reaches_an_answer_the_page_or_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    planted = "tok-3f9a-planted-secret"
+    base = settings_to_dict(load_settings())
+    base["server"]["auth_token"] = planted
+    store = SettingsStore(settings_from_dict(base), data_dir=tmp_path)
+    store.attach(catalog=FixedCatalog({"BTCUSDT", "ETHUSDT", "SOLUSDT"}))
+    server = Flask(__name__)
+    services = SimpleNamespace(settings_store=store)
+    settings_api.register(server, services)  # type: ignore[arg-type]
+    http = server.test_client()
+    with caplog.at_level(logging.DEBUG):
+        answers = [
+            http.get("/api/settings").get_data(as_text=True),
+            http.patch("/api/settings", json={"server": {"auth_token": "other"}}).get_data(as_text=True),
+            http.patch("/api/settings", json={"market": {"symbols": ["BTCUSDT", "SOLUSDT"]}}).get_data(
+                as_text=True
+            ),
+            http.get("/api/settings/history").get_data(as_text=True),
+            http.get("/api/settings/schema").get_data(as_text=True),
+            http.post("/api/settings/reset/server", json={}).get_data(as_text=True),
+            repr(settings_page.layout(services)),  # type: ignore[arg-type]
+        ]
+    assert http.get("/api/settings").get_json()["server"]["auth_token"] == {"set": True}
+    for text in [*answers, caplog.text, *(path.read_text() for path in tmp_path.iterdir() if path.is_file())]:
+        assert planted not in text
