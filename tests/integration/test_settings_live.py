@@ -100,11 +100,12 @@ def test_adding_and_removing_symbols_in_the_settings_leaves_the_other_streams_al
     store.apply({"market": {"symbols": ["BTCUSDT", "SOLUSDT"]}})
     assert wait_until(lambda: "ETHUSDT" not in services.market.symbols(), 5)
     assert wait_until(lambda: all(key.symbol != "ETHUSDT" for key in services.analytics.open_streams()), 5)
-    for _ in range(15):
+    for _ in range(25):
         versions.append(btc_version())
         time.sleep(0.1)
-    # BTCUSDT moved all along (speed 60 pushes many updates a second): never a second without one.
-    stalls = sum(1 for earlier, later in zip(versions, versions[10:], strict=False) if later == earlier)
+    # BTCUSDT moved all along (speed 60 pushes many updates a second): never two seconds without one
+    # (a loaded shared machine can hold a thread for most of a second).
+    stalls = sum(1 for earlier, later in zip(versions, versions[20:], strict=False) if later == earlier)
     assert stalls == 0
     status = websocket(services)
     assert status["reconnects"] == reconnects
