@@ -30,7 +30,9 @@ INPUT = "setting-input"
 ERROR = "setting-error"
 REVERT = "settings-revert"
 RESET = "settings-reset"
-REFRESH_MS = 2000  # another tab's or the API's changes show up within this
+# Another tab's or the API's changes arrive by push (`frame_props`); this slow poll only covers a push
+# channel that reconnected after missing one.
+REFRESH_MS = 10_000
 HISTORY_ROWS = 50
 _SECTION_TITLES = {
     "market": "Market",
@@ -331,6 +333,7 @@ def layout(services: Services) -> Any:
             dcc.Store(id=ids.SETTINGS_RENDERED, data=snapshot(store)),
             dcc.Store(id=ids.SETTINGS_VERSION, data=store.version),
             dcc.Interval(id=ids.SETTINGS_TICK, interval=REFRESH_MS, n_intervals=0),
+            html.Div(id=ids.SETTINGS_PUSHED, title=str(store.version), hidden=True),
             html.Div(warnings, id=ids.SETTINGS_WARNINGS),
             html.Div(
                 [
@@ -494,13 +497,19 @@ def register(app: Dash, services: Services) -> None:
         Output(ids.SETTINGS_RENDERED, "data"),
         Input(ids.SETTINGS_TICK, "n_intervals"),
         Input(ids.SETTINGS_VERSION, "data"),
+        Input(ids.SETTINGS_PUSHED, "title"),
         State(ids.SETTINGS_RENDERED, "data"),
         State({"type": INPUT, "key": ALL}, "value"),
         State({"type": INPUT, "key": ALL}, "id"),
         prevent_initial_call=True,
     )
     def _refresh(
-        _tick: int, _version: Any, rendered: Any, values: list[Any], input_ids: list[dict[str, str]]
+        _tick: int,
+        _version: Any,
+        _pushed: Any,
+        rendered: Any,
+        values: list[Any],
+        input_ids: list[dict[str, str]],
     ) -> tuple[Any, Any, Any, Any]:
         """Re-render when the store moved (this tab, another tab or the API), keeping this tab's unsaved
         edits: both tabs show one state, and last write wins per key."""
@@ -513,14 +522,16 @@ def register(app: Dash, services: Services) -> None:
 
 
 def frame_props(services: Services) -> dict[str, dict[str, Any]]:
-    """What every open page's frame shows of the live settings, as push props (`dash_modules.push`
-    sends them on `SettingsChanged`): the navbar's symbol list and the theme."""
+    """What open pages show of the live settings, as push props (`dash_modules.push` sends them on
+    `SettingsChanged`): the navbar's symbol list, the theme, and the Settings page's version."""
     current = services.settings_store.current()
     return {
         ids.SYMBOL_SELECT: {
             "options": [{"label": symbol, "value": symbol} for symbol in current.market.symbols]
         },
         ids.THEME: {"title": current.ui.theme},
+        # Only the Settings page has this element; it re-renders its form when the version moves.
+        ids.SETTINGS_PUSHED: {"title": str(services.settings_store.version)},
     }
 
 
