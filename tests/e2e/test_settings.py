@@ -248,4 +248,18 @@ def test_two_tabs_end_in_one_state(browser: Any, holder: Holder) -> None:
         timeout=6_000,
     )
     assert settings(app)["signals"]["rule_weights"]["zone"] == 0.45
+
+    # The theme switches live on every open page, here changed through the JSON API.
+    response = requests.patch(f"{app.url}/api/settings", json={"ui": {"theme": "light"}}, timeout=5)
+    assert response.status_code == 200, response.text
+    for page in (first, second):
+        page.wait_for_function(
+            "() => document.documentElement.classList.contains('theme-light')", timeout=5_000
+        )
+    background = first.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(246, 247, 249)"
+    requests.patch(f"{app.url}/api/settings", json={"ui": {"theme": "dark"}}, timeout=5)
+    first.wait_for_function(
+        "() => !document.documentElement.classList.contains('theme-light')", timeout=5_000
+    )
     assert not errors, errors
