@@ -24,7 +24,7 @@
     retryMs: 500,
     lastMessageAt: 0,
     resyncRequestedAt: 0,
-    stats: { messages: 0, chartMessages: 0, chartBytes: [], resyncs: 0, reconnects: 0, applied: [] },
+    stats: { messages: 0, chartMessages: 0, chartBytes: [], resyncs: 0, resyncReasons: {}, reconnects: 0, applied: [] },
   });
 
   function dc() {
@@ -54,12 +54,14 @@
     element.textContent = down ? "Live updates interrupted, reconnecting\u2026 (the data shown may be old)" : "";
   }
 
-  function requestFull() {
+  function requestFull(reason) {
     var now = Date.now();
     if (now - push.resyncRequestedAt < 500) return;
     push.resyncRequestedAt = now;
     push.stats.resyncs += 1;
-    if (present("chart-resync")) dc().set_props("chart-resync", { data: now });
+    push.stats.resyncReasons[reason] = (push.stats.resyncReasons[reason] || 0) + 1;
+    // dcc.Store renders no element: the chart's presence says whether its stores are on the page.
+    if (present(CHART)) dc().set_props("chart-resync", { data: now });
   }
 
   function addChartOps(patch, chart) {
@@ -135,7 +137,7 @@
       for (var i = 0; i < charts.length; i++) {
         var chart = charts[i].chart;
         if (!sameCandles(state, chart.base)) {
-          requestFull();
+          requestFull("base");
           break;
         }
         addChartOps(patch, chart);
@@ -176,13 +178,13 @@
     push.stats.messages += 1;
     if (message.resync) {
       pending.charts = [];
-      requestFull();
+      requestFull("server");
       return;
     }
     if (message.chart) {
       if (pending.charts.length >= MAX_PENDING) {
         pending.charts = [];
-        requestFull();
+        requestFull("backlog");
       } else {
         pending.charts.push({ chart: message.chart, bytes: bytes, received: performance.now() });
       }
@@ -216,12 +218,17 @@
     push.source = source;
     source.onopen = function () {
       if (push.source !== source) return;
-      if (push.everConnected && !push.connected) push.stats.reconnects += 1;
+      var reconnected = push.everConnected && !push.connected;
       push.connected = true;
       push.everConnected = true;
       push.retryMs = 500;
       push.lastMessageAt = Date.now();
       banner(false);
+      if (reconnected) {
+        // Whatever happened while the stream was down (even a restarted server), start from a fresh figure.
+        push.stats.reconnects += 1;
+        if (push.state) requestFull("reconnect");
+      }
     };
     source.onmessage = function (event) {
       if (push.source !== source) return;
@@ -245,11 +252,7 @@
     var wait = push.retryMs;
     push.retryMs = Math.min(push.retryMs * 2, MAX_RETRY_MS);
     setTimeout(function () {
-      if (!push.source) {
-        // The page may have moved on while the stream was down: follow with a fresh full figure.
-        if (push.state) requestFull();
-        open();
-      }
+      if (!push.source) open();
     }, wait);
   }
 
@@ -257,6 +260,7 @@
   push.follow = function (state) {
     if (state && push.state && JSON.stringify(state) === JSON.stringify(push.state)) return;
     push.state = state || null;
+    pending.charts = []; // updates of the stream the page no longer shows
     open();
   };
 

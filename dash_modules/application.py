@@ -6,8 +6,19 @@ from pathlib import Path
 
 from dash import Dash
 
-from dash_modules import analytics_api, api, layout, pages, settings_api, status
+from dash_modules import (
+    analytics_api,
+    api,
+    layout,
+    pages,
+    settings_api,
+    settings_page,
+    status,
+    trading_api,
+    trading_page,
+)
 from dash_modules.push import PushHub
+from thebot.events import OrderUpdated, SettingsChanged, TradingWarning
 from thebot.services import Services
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
@@ -31,9 +42,21 @@ def create_app(services: Services, hub: PushHub | None = None) -> Dash:
     for page in registered:
         page.register(app, services)
     api.register(app.server, services, hub)
+    if hub is not None:
+        register_push_topics(hub, services)
     analytics_api.register(app.server, services)
+    trading_api.register(app.server, services)
     settings_api.register(app.server, services)
     return app
 
 
-__all__ = ["create_app"]
+def register_push_topics(hub: PushHub, services: Services) -> None:
+    """Page parts that follow an event: rebuilt once per event, pushed to every open page."""
+    trading = services.trading
+    if trading is not None:
+        hub.add_topic((OrderUpdated, TradingWarning), lambda: trading_page.trading_props(trading))
+    # The navbar's symbols, the theme and the Settings page follow every applied settings change.
+    hub.add_topic((SettingsChanged,), lambda: settings_page.frame_props(services))
+
+
+__all__ = ["create_app", "register_push_topics"]

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from thebot.backtest.settings import BacktestSettings
 from thebot.config_errors import ConfigError, require
+from thebot.execution.settings import TradingSettings
 from thebot.market.settings import MarketDataSettings
 from thebot.market.timeframe import Timeframe
 from thebot.signals.settings import SignalSettings
@@ -167,6 +169,8 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     market_data: MarketDataSettings = field(default_factory=MarketDataSettings)
     signals: SignalSettings = field(default_factory=SignalSettings)
+    trading: TradingSettings = field(default_factory=TradingSettings)
+    backtest: BacktestSettings = field(default_factory=BacktestSettings)
 
     def __post_init__(self) -> None:
         _require(

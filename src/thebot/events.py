@@ -121,6 +121,43 @@ class SettingsChanged(Event):
     keys: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class OrderUpdated(Event):
+    """An order of the trading journal changed: written, acknowledged, filled, canceled or rejected."""
+
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    status: str
+    quantity: float
+    filled: float
+    price: float
+    average_price: float
+    role: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TradingWarning(Event):
+    """Trading needs a person's attention: a daily-loss warning level, the breaker, pause or kill."""
+
+    level: str  # "warning" | "critical" | "info"
+    check: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestProgress(Event):
+    """A backtest job moved: `status` queued, running, done or failed; `progress` 0..1."""
+
+    job_id: str
+    status: str
+    progress: float
+    phase: str
+    error: str = ""
+
+
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any], None] | Callable[[Any], Awaitable[None]]
 

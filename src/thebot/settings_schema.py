@@ -76,6 +76,9 @@ MARKS: dict[str, Meta] = {
     "storage.data_dir": Meta(locked=True, help="set in config/settings.toml or with --data-dir"),
     "server.allowed_hosts": Meta(locked=True, help="set in config/settings.toml"),
     "server.auth_token": Meta(locked=True, help="set THEBOT_AUTH_TOKEN or server.auth_token in the file"),
+    # Anything that can move money is switched on in the file, never by a click in the browser.
+    "trading.mode": Meta(locked=True, help="set in config/settings.toml"),
+    "trading.live_enabled": Meta(locked=True, help="set in config/settings.toml"),
     "signals.rules": _LIVE,
     "signals.patterns": _LIVE,
     "signals.provisional": Meta(help="also evaluate the forming candle (applies at the next start)"),

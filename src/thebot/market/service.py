@@ -54,7 +54,10 @@ class MarketData:
         store_path: str,
         loop: EventLoopThread,
         publish: Callable[[Event], None] | None = None,
+        source: str | None = None,
     ) -> None:
+        """`source` names where the candles come from (`binance`, `sim:seed=7`, ...): the store keeps and
+        restores only that source's rows. Without it the exchange name is used."""
         self._settings = settings
         self._publish = publish
         self._exchange = exchange
@@ -75,7 +78,7 @@ class MarketData:
         market_settings = settings.market_data
         self.store = KlineStore(
             store_path,
-            exchange,
+            source or exchange,
             flush_seconds=market_settings.store_flush_seconds,
             batch_rows=market_settings.store_batch_rows,
             retention_days=market_settings.retention(),

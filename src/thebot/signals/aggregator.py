@@ -213,6 +213,21 @@ class SignalAggregator:
         )
         return collected[:limit]
 
+    def count_since(self, symbol: str, since: int) -> int:
+        """How many final signals of `symbol` (every timeframe) fired on candles opened at or after `since`.
+
+        A count without building and sorting the list: the watchlist asks this for every symbol on every
+        refresh."""
+        with self._lock:
+            streams = [self._streams.get(StreamKey(symbol, timeframe)) for timeframe in self._timeframes]
+            return sum(
+                1
+                for stream in streams
+                if stream is not None
+                for signal in stream.accepted.values()
+                if signal.time >= since
+            )
+
     def assess(self, symbol: str, timeframe: Timeframe) -> Assessment:
         with self._lock:
             stream = self._streams.get(StreamKey(symbol, timeframe))

@@ -431,6 +431,10 @@ class AnalyticsService:
         frame = None if timeframe is None else _timeframe(timeframe)
         return self.aggregator.signals(symbol, frame, limit)
 
+    def signal_count(self, symbol: str, since: int) -> int:
+        """Final signals of `symbol` on candles opened at or after `since` (ms), every timeframe."""
+        return self.aggregator.count_since(symbol, since)
+
     def signals_version(self) -> int:
         return self.aggregator.version
 

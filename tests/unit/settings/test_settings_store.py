@@ -295,8 +295,14 @@ def test_secrets_never_leave_as_values(
 def test_host_and_data_dir_are_not_changed_from_the_panel(defaults: Settings) -> None:
     store, events = make_store(defaults, None)
     with pytest.raises(SettingsRejected) as error:
-        store.apply({"server": {"host": "0.0.0.0"}, "storage": {"data_dir": "/elsewhere"}})
-    assert rejected_keys(error) == ["server.host", "storage.data_dir"]
+        store.apply(
+            {
+                "server": {"host": "0.0.0.0"},
+                "storage": {"data_dir": "/elsewhere"},
+                "trading": {"live_enabled": True, "mode": "live"},
+            }
+        )
+    assert rejected_keys(error) == ["server.host", "storage.data_dir", "trading.live_enabled", "trading.mode"]
     assert "--host" in error.value.errors[0].reason
     assert store.current().server.host == "127.0.0.1" and events == []
     run = {"storage": {"data_dir": "/tmp/run-only"}, "server": {"port": 9000}}
