@@ -54,7 +54,10 @@ def parse_value(info: FieldInfo, raw: Any) -> Any:
     """A form value as the settings document spells it; the store checks types and ranges."""
     if info.kind == "list":
         if isinstance(raw, str):
-            return [item.strip() for item in raw.split(",") if item.strip()]
+            items = [item.strip() for item in raw.split(",") if item.strip()]
+            if info.item_kind in ("int", "float"):
+                return [_number(item, info.item_kind) for item in items]
+            return items
         return list(raw or [])
     if info.kind == "int" and isinstance(raw, float) and raw.is_integer():
         return int(raw)
@@ -63,6 +66,17 @@ def parse_value(info: FieldInfo, raw: Any) -> Any:
     if info.kind == "bool":
         return bool(raw)
     return raw
+
+
+def _number(text: str, kind: str) -> Any:
+    """'2' or '2.5' as the list's item type; anything else stays text for the store to name."""
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    if kind == "int":
+        return int(value) if value.is_integer() else value
+    return value
 
 
 def diff(

@@ -33,6 +33,23 @@ def test_form_values_become_typed_settings() -> None:
     assert parse_value(fields["signals.rule_weights.rsi"], 1) == 1.0
     assert parse_value(fields["market_data.retention_days"], "1m=30, 5m=60 ,") == ["1m=30", "5m=60"]
     assert parse_value(fields["market.symbols"], None) == []
+    assert parse_value(fields["trading.daily_loss_warnings_pct"], "2, 3.5") == [2.0, 3.5]
+    assert parse_value(fields["trading.daily_loss_warnings_pct"], "2, x") == [2.0, "x"]
+
+
+def test_an_untouched_form_has_no_changes() -> None:
+    """Every field as the form renders it (lists of numbers as text) reads back as the saved value."""
+    store = SettingsStore(load_settings())
+    values = flatten(settings_to_dict(store.saved()))
+    fields = field_map()
+    form = {
+        key: ", ".join(map(str, value))
+        if fields[key].kind == "list" and fields[key].item_kind != "str"
+        else value
+        for key, value in values.items()
+        if not fields[key].secret
+    }
+    assert diff(values, form) == {}
     assert parse_value(fields["signals.provisional"], None) is False
 
 
