@@ -24,7 +24,7 @@
     retryMs: 500,
     lastMessageAt: 0,
     resyncRequestedAt: 0,
-    stats: { messages: 0, chartMessages: 0, chartBytes: [], resyncs: 0, resyncReasons: {}, reconnects: 0, applied: [] },
+    stats: { messages: 0, chartMessages: 0, chartBytes: [], resyncs: 0, resyncReasons: {}, follows: [], reconnects: 0, applied: [] },
   });
 
   function dc() {
@@ -147,7 +147,6 @@
       if (applied.length) {
         dc().set_props(CHART, { figure: patch.build() });
         push.state = state;
-        dc().set_props("chart-state", { data: state });
         var now = performance.now();
         applied.forEach(function (item) {
           push.stats.chartMessages += 1;
@@ -256,9 +255,9 @@
     }, wait);
   }
 
-  /* Called by a clientside callback whenever the server sends a full figure's state. */
+  /* Called by the clientside callback that puts a full figure on the chart, just before it does. */
   push.follow = function (state) {
-    if (state && push.state && JSON.stringify(state) === JSON.stringify(push.state)) return;
+    push.stats.follows.push(state ? keyOf(state) + "@" + state.version : null);
     push.state = state || null;
     pending.charts = []; // updates of the stream the page no longer shows
     open();

@@ -10,6 +10,7 @@ from dash_modules import (
     analytics_api,
     api,
     layout,
+    news_api,
     pages,
     settings_api,
     settings_page,
@@ -46,6 +47,7 @@ def create_app(services: Services, hub: PushHub | None = None) -> Dash:
         register_push_topics(hub, services)
     analytics_api.register(app.server, services)
     trading_api.register(app.server, services)
+    news_api.register(app.server, services)
     settings_api.register(app.server, services)
     return app
 

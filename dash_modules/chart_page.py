@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from dash import Dash, html
 
-from dash_modules import chart, indicator_form, indicators_panel, status
+from dash_modules import chart, indicator_form, indicators_panel, status, url_state
 from dash_modules.pages import Page
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ def register(app: Dash, services: Services) -> None:
     chart.register_callbacks(app, services)
     indicators_panel.register_callbacks(app, services)
     indicator_form.register(app, services)
+    url_state.register_callbacks(app, services)
 
 
 PAGE = Page(path="/", label="Chart", layout=layout, register=register)

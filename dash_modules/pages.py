@@ -36,6 +36,7 @@ def all_pages() -> list[Page]:
         compare_page,
         markets_page,
         matrix_page,
+        news_page,
         settings_page,
         signals_page,
         trading_page,
@@ -49,6 +50,7 @@ def all_pages() -> list[Page]:
         matrix_page.PAGE,
         trading_page.PAGE,
         backtest_page.PAGE,
+        news_page.PAGE,
         settings_page.PAGE,
     ]
 

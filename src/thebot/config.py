@@ -22,6 +22,7 @@ from thebot.config_errors import ConfigError, require
 from thebot.execution.settings import TradingSettings
 from thebot.market.settings import MarketDataSettings
 from thebot.market.timeframe import Timeframe
+from thebot.news.settings import NewsSettings
 from thebot.signals.settings import SignalSettings
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "settings.toml"
@@ -171,6 +172,7 @@ class Settings:
     signals: SignalSettings = field(default_factory=SignalSettings)
     trading: TradingSettings = field(default_factory=TradingSettings)
     backtest: BacktestSettings = field(default_factory=BacktestSettings)
+    news: NewsSettings = field(default_factory=NewsSettings)
 
     def __post_init__(self) -> None:
         _require(

@@ -158,6 +158,42 @@ class BacktestProgress(Event):
     error: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class NewsItem(Event):
+    """A news item seen for the first time (deduplicated across feeds); `published` in UTC ms."""
+
+    id: str
+    title: str
+    link: str
+    source: str
+    published: int
+    score: float
+    label: str
+    symbols: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarEventSoon(Event):
+    """An important economic-calendar event starts within `minutes_before` minutes (published once)."""
+
+    id: str
+    title: str
+    start: int
+    country: str
+    importance: str
+    minutes_before: float
+
+
+@dataclass(frozen=True, slots=True)
+class NewsFeedChanged(Event):
+    """A news feed or calendar turned ok, failed, or failed differently (not on every refresh)."""
+
+    url: str
+    status: str
+    error: str
+    items: int
+
+
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any], None] | Callable[[Any], Awaitable[None]]
 

@@ -24,6 +24,7 @@ from thebot.execution.wiring import build_trading_service
 from thebot.health import health_report
 from thebot.market.service import MarketData
 from thebot.market.symbols import ExchangeInfoCatalog
+from thebot.news.service import NewsService
 from thebot.runtime import EventLoopThread
 from thebot.settings_store import SettingsStore
 from thebot.signals.service import AnalyticsService
@@ -68,6 +69,7 @@ class Services:
     venue: RunningVenue | None = None
     trading: TradingService | None = None
     backtests: BacktestJobs | None = None
+    news: NewsService | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -88,6 +90,8 @@ class Services:
             # After the market: its observer needs the DataStream, its reconciliation the venue.
             self.market.datastream.add_update_observer(self.trading.observe_update)
             self.trading.start()
+        if self.news is not None:
+            self.news.start()
         # Each service reacts to the settings keys it owns, on its own bus worker.
         self.bus.subscribe(SettingsChanged, self._settings_changed, name="settings:services")
         self.bus.subscribe(SettingsChanged, self._market_settings_changed, name="settings:market")
@@ -113,6 +117,8 @@ class Services:
             self.trading.stop()
         if self.backtests is not None:
             self.backtests.stop()
+        if self.news is not None:
+            self.news.stop()
         self.analytics.stop()
         self.market.stop()
         self.bus.close()
@@ -182,6 +188,9 @@ def build_services(
     bus = EventBus()
     venue: RunningVenue | None = None
     market_settings = settings.market
+    # A caller that asks for an in-memory store (tests) gets no news cache on disk either.
+    news_cache = None if store_path == ":memory:" else Path(settings.storage.data_dir) / "news"
+    news: NewsService | None = None
     try:
         if venue_url is not None:
             endpoints = venue_endpoints(venue_url)
@@ -252,6 +261,14 @@ def build_services(
         backtests = BacktestJobs(
             market.store, settings.signals, settings.backtest, source=endpoints.store_source, bus=bus
         )
+        if settings.news.enabled:
+            news = NewsService(
+                settings.news,
+                bus=bus,
+                symbols=market.symbols,
+                cache_dir=news_cache,
+                exchange_info_url=endpoints.rest_url,
+            )
     except BaseException:
         loop.stop()
         if venue is not None:
@@ -274,6 +291,7 @@ def build_services(
         venue=venue,
         trading=trading,
         backtests=backtests,
+        news=news,
     )
 
 
