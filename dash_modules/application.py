@@ -6,9 +6,20 @@ from pathlib import Path
 
 from dash import Dash
 
-from dash_modules import analytics_api, api, layout, news_api, pages, status, trading_api, trading_page
+from dash_modules import (
+    analytics_api,
+    api,
+    layout,
+    news_api,
+    pages,
+    settings_api,
+    settings_page,
+    status,
+    trading_api,
+    trading_page,
+)
 from dash_modules.push import PushHub
-from thebot.events import OrderUpdated, TradingWarning
+from thebot.events import OrderUpdated, SettingsChanged, TradingWarning
 from thebot.services import Services
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
@@ -37,6 +48,7 @@ def create_app(services: Services, hub: PushHub | None = None) -> Dash:
     analytics_api.register(app.server, services)
     trading_api.register(app.server, services)
     news_api.register(app.server, services)
+    settings_api.register(app.server, services)
     return app
 
 
@@ -45,6 +57,8 @@ def register_push_topics(hub: PushHub, services: Services) -> None:
     trading = services.trading
     if trading is not None:
         hub.add_topic((OrderUpdated, TradingWarning), lambda: trading_page.trading_props(trading))
+    # The navbar's symbols, the theme and the Settings page follow every applied settings change.
+    hub.add_topic((SettingsChanged,), lambda: settings_page.frame_props(services))
 
 
 __all__ = ["create_app", "register_push_topics"]

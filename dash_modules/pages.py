@@ -37,6 +37,7 @@ def all_pages() -> list[Page]:
         markets_page,
         matrix_page,
         news_page,
+        settings_page,
         signals_page,
         trading_page,
     )
@@ -50,6 +51,7 @@ def all_pages() -> list[Page]:
         trading_page.PAGE,
         backtest_page.PAGE,
         news_page.PAGE,
+        settings_page.PAGE,
     ]
 
 

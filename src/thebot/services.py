@@ -18,13 +18,15 @@ import websockets
 
 from thebot.backtest.jobs import BacktestJobs
 from thebot.config import Settings
-from thebot.events import EventBus
+from thebot.events import EventBus, SettingsChanged
 from thebot.execution.service import TradingService
 from thebot.execution.wiring import build_trading_service
 from thebot.health import health_report
 from thebot.market.service import MarketData
+from thebot.market.symbols import ExchangeInfoCatalog
 from thebot.news.service import NewsService
 from thebot.runtime import EventLoopThread
+from thebot.settings_store import SettingsStore
 from thebot.signals.service import AnalyticsService
 from thebot.venue import RunningVenue, VenueConfig, run_venue_in_thread
 from thebot.venue.settings import source_identity
@@ -63,6 +65,7 @@ class Services:
     market: MarketData
     analytics: AnalyticsService
     bus: EventBus
+    settings_store: SettingsStore
     venue: RunningVenue | None = None
     trading: TradingService | None = None
     backtests: BacktestJobs | None = None
@@ -89,7 +92,22 @@ class Services:
             self.trading.start()
         if self.news is not None:
             self.news.start()
+        # Each service reacts to the settings keys it owns, on its own bus worker.
+        self.bus.subscribe(SettingsChanged, self._settings_changed, name="settings:services")
+        self.bus.subscribe(SettingsChanged, self._market_settings_changed, name="settings:market")
+        self.bus.subscribe(SettingsChanged, self._analytics_settings_changed, name="settings:analytics")
         return self
+
+    def _settings_changed(self, _event: SettingsChanged) -> None:
+        """Code that reads `services.settings` per request (chart window, theme) sees live changes."""
+        self.settings = self.settings_store.current()
+
+    def _market_settings_changed(self, event: SettingsChanged) -> None:
+        if "market.symbols" in event.keys:
+            self.market.apply_symbols(self.settings_store.current().market.symbols)
+
+    def _analytics_settings_changed(self, event: SettingsChanged) -> None:
+        self.analytics.apply_settings(self.settings_store.current(), event.keys)
 
     def stop(self) -> None:
         if self._stopped:
@@ -145,13 +163,23 @@ async def _binance_reachable(ws_url: str, probe_seconds: float) -> bool:
         return False
 
 
+def _listed_symbols(settings: Settings) -> tuple[str, ...]:
+    """The embedded venue lists the streamed symbols and `venue.listed_symbols`, so the settings panel
+    can add a symbol the venue knows without restarting it."""
+    return tuple(dict.fromkeys((*settings.market.symbols, *settings.venue.listed_symbols)))
+
+
 def build_services(
     settings: Settings,
     *,
     venue_url: str | None = None,
     store_path: str | None = None,
+    settings_store: SettingsStore | None = None,
 ) -> Services:
     """Build (but do not start) the services for `settings.market.source`.
+
+    `settings_store` (from `app.py`: defaults, the user file and the flags) is what the panel changes;
+    `settings` must be its `current()`.
 
     `auto` tries Binance's stream endpoint for at most `auto_probe_seconds` and falls back to an
     in-process simulated venue; `venue_url` connects to an already-running venue and starts none.
@@ -186,7 +214,7 @@ def build_services(
                     VenueConfig(
                         host="127.0.0.1",
                         port=0,
-                        symbols=market_settings.symbols,
+                        symbols=_listed_symbols(settings),
                         speed=settings.venue.speed,
                         seed=settings.venue.seed,
                         history_days=settings.venue.history_days,
@@ -249,6 +277,9 @@ def build_services(
     logger.info(
         "market data from %s (%s), stored as %s", endpoints.source, endpoints.ws_url, endpoints.store_source
     )
+    # Without a store from the caller (tests, scripts) changes live in memory only.
+    store = settings_store or SettingsStore(settings)
+    store.attach(publish=bus.publish, catalog=ExchangeInfoCatalog(endpoints.rest_url))
     return Services(
         settings=settings,
         endpoints=endpoints,
@@ -256,6 +287,7 @@ def build_services(
         market=market,
         analytics=analytics,
         bus=bus,
+        settings_store=store,
         venue=venue,
         trading=trading,
         backtests=backtests,
