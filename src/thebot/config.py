@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from thebot.alerts.settings import AlertSettings
 from thebot.config_errors import ConfigError, require
 from thebot.market.settings import MarketDataSettings
 from thebot.market.timeframe import Timeframe
@@ -115,6 +116,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     market_data: MarketDataSettings = field(default_factory=MarketDataSettings)
     signals: SignalSettings = field(default_factory=SignalSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     def __post_init__(self) -> None:
         _require(

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import websockets
 
+from thebot.alerts.manager import AlertManager
+from thebot.alerts.service import build_alert_manager, publish_candle_closes
 from thebot.config import Settings
 from thebot.events import EventBus
 from thebot.market.service import MarketData
@@ -47,6 +49,7 @@ class Services:
     market: MarketData
     analytics: AnalyticsService
     bus: EventBus
+    alerts: AlertManager | None = None
     venue: RunningVenue | None = None
     _stopped: bool = field(default=False, repr=False)
 
@@ -57,6 +60,8 @@ class Services:
     def start(self) -> Services:
         # Analytics subscribes to the DataStream first so that no closed candle passes unseen.
         self.analytics.start()
+        if self.alerts is not None:
+            self.alerts.start()
         self.market.start()
         return self
 
@@ -65,6 +70,8 @@ class Services:
             return
         self._stopped = True
         self.analytics.stop()
+        if self.alerts is not None:
+            self.alerts.stop()
         self.market.stop()
         self.bus.close()
         self.loop.stop()
@@ -155,6 +162,9 @@ def build_services(
             loop=loop,
         )
         analytics = AnalyticsService(settings, market.datastream, market.store_connection())
+        # Until MarketData publishes CandleClosed (issue #8); remove this line when it does.
+        publish_candle_closes(market.datastream, bus)
+        alerts = build_alert_manager(settings, bus, market.datastream, analytics)
     except BaseException:
         loop.stop()
         if venue is not None:
@@ -168,5 +178,6 @@ def build_services(
         market=market,
         analytics=analytics,
         bus=bus,
+        alerts=alerts,
         venue=venue,
     )
