@@ -69,9 +69,9 @@ def payload(alert: Alert) -> dict[str, Any]:
     }
 
 
-def _post(url: str, body: dict[str, Any], timeout: float) -> None:
+def _post(client: httpx.Client, url: str, body: dict[str, Any], timeout: float) -> None:
     try:
-        response = httpx.post(url, json=body, timeout=timeout)
+        response = client.post(url, json=body, timeout=timeout)
     except httpx.TimeoutException:
         raise NotifyError(f"no answer within {timeout:g} s") from None
     except httpx.HTTPError as error:
@@ -88,9 +88,11 @@ class WebhookNotifier:
     def __init__(self, url: str, timeout: float) -> None:
         self._url = url
         self._timeout = timeout
+        # One client per notifier (used only by its worker): a fresh one per alert builds a TLS context.
+        self._client = httpx.Client()
 
     def send(self, alert: Alert) -> None:
-        _post(self._url, payload(alert), self._timeout)
+        _post(self._client, self._url, payload(alert), self._timeout)
 
 
 class TelegramNotifier:
@@ -100,10 +102,11 @@ class TelegramNotifier:
         self._url = f"{api_url.rstrip('/')}/bot{token}/sendMessage"
         self._chat_id = chat_id
         self._timeout = timeout
+        self._client = httpx.Client()
 
     def send(self, alert: Alert) -> None:
         text = f"{alert.alert_type.value} {alert.title}\n{alert.message}"
-        _post(self._url, {"chat_id": self._chat_id, "text": text}, self._timeout)
+        _post(self._client, self._url, {"chat_id": self._chat_id, "text": text}, self._timeout)
 
 
 class EmailNotifier:
