@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dash import Dash
 
-from dash_modules import analytics_api, api, layout, pages, status
+from dash_modules import alerts_api, analytics_api, api, layout, pages, status
 from thebot.services import Services
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
@@ -31,6 +31,7 @@ def create_app(services: Services) -> Dash:
         page.register(app, services)
     api.register(app.server, services)
     analytics_api.register(app.server, services)
+    alerts_api.register(app.server, services)
     return app
 
 
