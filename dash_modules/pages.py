@@ -30,9 +30,9 @@ class Page:
 
 def all_pages() -> list[Page]:
     """In navigation order; the first is the home page."""
-    from dash_modules import chart_page
+    from dash_modules import alerts_page, chart_page
 
-    return [chart_page.PAGE]
+    return [chart_page.PAGE, alerts_page.PAGE]
 
 
 def navigation(pages: list[Page]) -> Any:
