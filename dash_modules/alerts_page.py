@@ -172,7 +172,8 @@ function(play, enabled, muted) {
         (error) => dc.set_props('SOUND_STATE', {
             data: {status: 'blocked', type: type, seq: seq, reason: String(error && error.name)}})
     );
-    return {status: 'playing', type: type, seq: seq};
+    // The outcome arrives through set_props; returning a value here would land after it and hide it.
+    return dc.no_update;
 }
 """.replace("AUDIO_PREFIX", ids.ALERT_AUDIO_PREFIX).replace("SOUND_STATE", ids.ALERT_SOUND_STATE)
 
