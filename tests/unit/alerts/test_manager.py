@@ -305,3 +305,35 @@ def test_coalescing_turns_a_burst_into_one_toast(make_manager: Any, clock: Clock
     assert groups[1].alert_type is AlertType.SELL
     single = coalesce(alerts[:3], max_count=4, window_ms=5_000)
     assert [group.summary for group in single] == [False, False, False]
+
+
+def test_every_stream_stale_is_one_feed_down_warning(make_manager: Any) -> None:
+    from types import SimpleNamespace
+
+    streams = [("BTCUSDT", "1m"), ("BTCUSDT", "5m")]
+    datastream = SimpleNamespace(keys=lambda: streams, add_update_observer=lambda observer: None)
+    manager = make_manager(datastream=datastream)
+    manager.process(StreamStale("BTCUSDT", "1m", 90_000))
+    manager.process(StreamStale("BTCUSDT", "5m", 400_000))  # now all: the feed is down
+    manager.process(StreamFresh("BTCUSDT", "5m"))
+    manager.process(StreamStale("BTCUSDT", "5m", 400_000))  # still the same outage: no second one
+    titles = [a.title for a in sorted(manager.history(), key=lambda a: a.id)]
+    assert titles == ["BTCUSDT 1m stale", "Feed down"]
+
+
+def test_calendar_event_becomes_an_info_alert(make_manager: Any) -> None:
+    from dataclasses import dataclass
+
+    from thebot.events import Event
+
+    @dataclass(frozen=True)
+    class CalendarEventSoon(Event):  # the news part's event, by name
+        title: str
+        message: str
+
+    manager = make_manager()
+    manager.process(
+        CalendarEventSoon("FOMC rate decision in 30 min", "US interest rate decision at 18:00 UTC")
+    )
+    [alert] = manager.history()
+    assert (alert.alert_type, alert.title) == (AlertType.INFO, "FOMC rate decision in 30 min")
