@@ -9,7 +9,7 @@ the price is already past its level does not fire.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from thebot.alerts.models import Condition, Trigger
 
@@ -155,17 +155,26 @@ def step(
             cooldown_ms=cooldown_ms,
         )
     )
-    after = replace(state, previous=sample.current, previous_level=sample.level, armed=armed)
     if fire:
-        after = replace(
-            after,
+        # Built directly, not with `dataclasses.replace`: this runs for every rule on every close.
+        return True, RuleState(
             last_fired_bar=sample.bar_open_time,
             last_fired_ms=sample.now_ms,
             fired_count=state.fired_count + 1,
             armed=hysteresis <= 0,
             done=trigger is Trigger.ONCE,
+            previous=sample.current,
+            previous_level=sample.level,
         )
-    return fire, after
+    return False, RuleState(
+        state.last_fired_bar,
+        state.last_fired_ms,
+        state.fired_count,
+        armed,
+        state.done,
+        sample.current,
+        sample.level,
+    )
 
 
 def render(template: str, values: dict[str, str]) -> str:

@@ -105,6 +105,29 @@ class _Observed:
     observed_at: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A rule with what its evaluation needs precomputed once, not per close."""
+
+    rule: Rule
+    condition: Condition
+    cooldown_ms: int
+    back_ms: int  # moving %: how far back the reference close is; 0 otherwise
+    on_close: bool  # evaluated on closes (bar close rules, indicators) rather than the forming stream
+
+
+def _compile(rule: Rule) -> _Compiled:
+    condition = Condition(rule.condition)
+    moving = condition in (Condition.MOVING_UP_PERCENT, Condition.MOVING_DOWN_PERCENT)
+    return _Compiled(
+        rule=rule,
+        condition=condition,
+        cooldown_ms=int(rule.cooldown_seconds * 1000),
+        back_ms=rule.bars * Timeframe(rule.timeframe).milliseconds if moving else 0,
+        on_close=rule.kind is not RuleKind.PRICE or rule.trigger is Trigger.ONCE_PER_BAR_CLOSE,
+    )
+
+
 def _fmt(value: float) -> str:
     return f"{value:,.8g}" if abs(value) < 1e6 else f"{value:,.2f}"
 
@@ -141,7 +164,9 @@ class AlertManager:
         self._lock = threading.Lock()  # guards the rule table against the API threads
         self._rules: dict[str, Rule] = {}
         self._states: dict[str, RuleState] = {}
-        self._by_stream: dict[tuple[str, str], list[Rule]] = {}
+        self._by_stream: dict[tuple[str, str], list[_Compiled]] = {}
+        self._compiled: dict[str, _Compiled] = {}
+        self._batch: list[tuple[Alert, str, RuleState | None]] | None = None
         self._forming_symbols: frozenset[str] = frozenset()
         self._closes: dict[tuple[str, str], deque[tuple[int, float]]] = {}
         self._last_close: dict[tuple[str, str], int] = {}
@@ -297,66 +322,72 @@ class AlertManager:
         closes = self._closes_for(stream)
         if not closes or closes[-1][0] < event.open_time:
             closes.append((event.open_time, event.close))
-        rules = self._by_stream.get(stream)
-        if not rules:
+        compiled = self._by_stream.get(stream)
+        if not compiled:
             return
         now = self._clock()
+        previous_close = self._previous_close(stream, event.open_time)
         indicator_rows: dict[tuple[str, tuple[tuple[str, Any], ...]], dict[str, Any] | None] = {}
-        for rule in rules:
-            if rule.kind is RuleKind.PRICE:
-                if rule.trigger is not Trigger.ONCE_PER_BAR_CLOSE and self._observing:
-                    continue  # evaluated on the forming stream, which also carries the close
-                current, level = event.close, rule.value
-            else:
-                spec = (rule.indicator or "", rule.params)
-                if spec not in indicator_rows:
-                    indicator_rows[spec] = self._indicator_row(event, rule)
-                row = indicator_rows[spec]
-                if row is None:
-                    continue
-                values = row["values"]
-                current = values.get(rule.output)
-                level = values.get(rule.output2) if rule.output2 else rule.value
-                if current is None or level is None:
-                    continue  # warm-up
-            self._evaluate(
-                rule,
-                current,
-                level,
-                bar_open_time=event.open_time,
-                closed=True,
-                now=now,
-                observed_at=observed_at,
-                close=event.close,
-                previous_fallback=self._previous_close(stream, event.open_time)
-                if rule.kind is RuleKind.PRICE
-                else None,
-            )
+        self._batch = []
+        try:
+            for item in compiled:
+                rule = item.rule
+                if rule.kind is RuleKind.PRICE:
+                    if not item.on_close and self._observing:
+                        continue  # evaluated on the forming stream, which also carries the close
+                    current, level = event.close, rule.value
+                else:
+                    spec = (rule.indicator or "", rule.params)
+                    if spec not in indicator_rows:
+                        indicator_rows[spec] = self._indicator_row(event, rule)
+                    row = indicator_rows[spec]
+                    if row is None:
+                        continue
+                    values = row["values"]
+                    current = values.get(rule.output)
+                    level = values.get(rule.output2) if rule.output2 else rule.value
+                    if current is None or level is None:
+                        continue  # warm-up
+                self._evaluate(
+                    item,
+                    current,
+                    level,
+                    event.open_time,
+                    True,
+                    now,
+                    observed_at,
+                    event.close,
+                    previous_close if rule.kind is RuleKind.PRICE else None,
+                )
+        finally:
+            batch, self._batch = self._batch, None
+            # One transaction for every rule that fired on this close, written before anyone is told.
+            if batch:
+                self._record_many(batch)
 
     def process_price(self, symbol: str, timeframe: str, candle: Candle, observed_at: int) -> None:
-        rules = self._by_stream.get((symbol, timeframe))
-        if not rules:
+        compiled = self._by_stream.get((symbol, timeframe))
+        if not compiled:
             return
         now = self._clock()
-        for rule in rules:
-            if rule.kind is RuleKind.PRICE and rule.trigger is not Trigger.ONCE_PER_BAR_CLOSE:
+        for item in compiled:
+            if item.rule.kind is RuleKind.PRICE and not item.on_close:
                 self._evaluate(
-                    rule,
+                    item,
                     candle.close,
-                    rule.value,
-                    bar_open_time=candle.open_time,
-                    closed=candle.closed,
-                    now=now,
-                    observed_at=observed_at,
-                    close=candle.close,
+                    item.rule.value,
+                    candle.open_time,
+                    candle.closed,
+                    now,
+                    observed_at,
+                    candle.close,
                 )
 
-    def _evaluate(
+    def _evaluate(  # noqa: PLR0917 - the hot path: positional on purpose
         self,
-        rule: Rule,
+        item: _Compiled,
         current: float,
         level: float,
-        *,
         bar_open_time: int,
         closed: bool,
         now: int,
@@ -364,26 +395,23 @@ class AlertManager:
         close: float,
         previous_fallback: float | None = None,
     ) -> None:
-        if rule.paused or (rule.expires_at is not None and now >= rule.expires_at):
+        rule = item.rule
+        if rule.expires_at is not None and now >= rule.expires_at:
             return
         self.evaluations += 1
-        state = self._states.get(rule.id, RuleState())
+        state = self._states.get(rule.id) or RuleState()
         if state.previous is None and previous_fallback is not None:
             state = replace(state, previous=previous_fallback)
         reference = None
-        if rule.condition in (Condition.MOVING_UP_PERCENT, Condition.MOVING_DOWN_PERCENT):
-            reference = self._close_at(
-                (rule.symbol, rule.timeframe),
-                bar_open_time - rule.bars * Timeframe(rule.timeframe).milliseconds,
-            )
-        sample = Sample(current, level, bar_open_time, closed, now, rule.value2, reference)
+        if item.back_ms:
+            reference = self._close_at((rule.symbol, rule.timeframe), bar_open_time - item.back_ms)
         fired, after = step(
-            Condition(rule.condition),
+            item.condition,
             rule.trigger,
             state,
-            sample,
+            Sample(current, level, bar_open_time, closed, now, rule.value2, reference),
             hysteresis=rule.hysteresis,
-            cooldown_ms=int(rule.cooldown_seconds * 1000),
+            cooldown_ms=item.cooldown_ms,
         )
         self._states[rule.id] = after
         if fired:
@@ -579,28 +607,35 @@ class AlertManager:
         return tuple(wanted)
 
     def _record(self, alert: Alert, fire_key: str, state: RuleState | None) -> Alert | None:
-        stored = self.store.record(alert, fire_key, state)
-        if stored is None:
-            logger.info("rule %s already fired for %s; not firing again", alert.rule_id, fire_key)
+        if self._batch is not None:
+            self._batch.append((alert, fire_key, state))
             return None
-        logger.info("alert %d %s: %s", stored.id, stored.alert_type.value, stored.title)
-        if self._bus is not None:
-            self._bus.publish(
-                AlertFired(
-                    id=stored.id,
-                    time=stored.time,
-                    type=stored.alert_type.value,
-                    symbol=stored.symbol,
-                    timeframe=stored.timeframe,
-                    title=stored.title,
-                    message=stored.message,
-                    rule_id=stored.rule_id,
+        return self._record_many([(alert, fire_key, state)])[0]
+
+    def _record_many(self, firings: list[tuple[Alert, str, RuleState | None]]) -> list[Alert | None]:
+        stored_all = self.store.record_many(firings)
+        for (alert, fire_key, _), stored in zip(firings, stored_all, strict=True):
+            if stored is None:
+                logger.info("rule %s already fired for %s; not firing again", alert.rule_id, fire_key)
+                continue
+            logger.info("alert %d %s: %s", stored.id, stored.alert_type.value, stored.title)
+            if self._bus is not None:
+                self._bus.publish(
+                    AlertFired(
+                        id=stored.id,
+                        time=stored.time,
+                        type=stored.alert_type.value,
+                        symbol=stored.symbol,
+                        timeframe=stored.timeframe,
+                        title=stored.title,
+                        message=stored.message,
+                        rule_id=stored.rule_id,
+                    )
                 )
-            )
-        external = tuple(channel for channel in stored.channels if channel in EXTERNAL_CHANNELS)
-        if self._notifiers is not None and external:
-            self._notifiers.submit(stored, external)
-        return stored
+            external = tuple(channel for channel in stored.channels if channel in EXTERNAL_CHANNELS)
+            if self._notifiers is not None and external:
+                self._notifiers.submit(stored, external)
+        return stored_all
 
     # -- data helpers ----------------------------------------------------------------------------------
 
@@ -649,12 +684,15 @@ class AlertManager:
     # -- rules (API threads) -------------------------------------------------------------------------
 
     def _reindex(self) -> None:
-        by_stream: dict[tuple[str, str], list[Rule]] = {}
+        by_stream: dict[tuple[str, str], list[_Compiled]] = {}
         forming: set[str] = set()
         for rule in self._rules.values():
             if rule.kind is RuleKind.SIGNAL or rule.paused:
                 continue
-            by_stream.setdefault((rule.symbol, rule.timeframe), []).append(rule)
+            compiled = self._compiled.get(rule.id)
+            if compiled is None or compiled.rule is not rule:
+                compiled = self._compiled[rule.id] = _compile(rule)
+            by_stream.setdefault((rule.symbol, rule.timeframe), []).append(compiled)
             if rule.kind is RuleKind.PRICE and rule.trigger is not Trigger.ONCE_PER_BAR_CLOSE:
                 forming.add(rule.symbol)
         self._by_stream = by_stream
@@ -708,6 +746,7 @@ class AlertManager:
         with self._lock:
             removed = self._rules.pop(rule_id, None) is not None
             self._states.pop(rule_id, None)
+            self._compiled.pop(rule_id, None)
             self.store.delete_rule(rule_id)
             self._reindex()
         return removed

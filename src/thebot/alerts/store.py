@@ -47,6 +47,11 @@ CREATE UNIQUE INDEX IF NOT EXISTS alerts_fire_key ON alerts (rule_id, fire_key);
 CREATE INDEX IF NOT EXISTS alerts_time ON alerts (time);
 """
 
+_INSERT = (
+    "INSERT OR IGNORE INTO alerts (time, type, status, symbol, timeframe, title, message, rule_id, "
+    "fire_key, bar_open_time, value, observed_at, expires_at, channels) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _ALERT_COLUMNS = (
     "id, time, type, status, symbol, timeframe, title, message, rule_id, bar_open_time, value, "
     "observed_at, expires_at, channels, delivery"
@@ -160,44 +165,48 @@ class AlertStore:
     def record(self, alert: Alert, fire_key: str, state: RuleState | None) -> Alert | None:
         """Write the alert (and its rule's fired state) in one transaction; None if this rule already
         fired for `fire_key` (a replayed close after a restart)."""
+        return self.record_many([(alert, fire_key, state)])[0]
+
+    def record_many(self, firings: list[tuple[Alert, str, RuleState | None]]) -> list[Alert | None]:
+        """`record` for the firings of one close, in one transaction (one commit, not one per rule)."""
+        stored: list[Alert | None] = []
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                cursor = self._db.execute(
-                    "INSERT OR IGNORE INTO alerts (time, type, status, symbol, timeframe, title, message, "
-                    "rule_id, fire_key, bar_open_time, value, observed_at, expires_at, channels) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        alert.time,
-                        alert.alert_type.value,
-                        alert.status.value,
-                        alert.symbol,
-                        alert.timeframe,
-                        alert.title,
-                        alert.message,
-                        alert.rule_id,
-                        fire_key,
-                        alert.bar_open_time,
-                        alert.value,
-                        alert.observed_at,
-                        alert.expires_at,
-                        json.dumps(list(alert.channels)),
-                    ),
-                )
-                if cursor.rowcount == 0:
-                    self._db.execute("ROLLBACK")
-                    return None
-                alert_id = int(cursor.lastrowid or 0)
-                if state is not None:
-                    self._db.execute(
-                        "UPDATE rules SET state = ? WHERE id = ?", (_state_json(state), alert.rule_id)
+                for alert, fire_key, state in firings:
+                    cursor = self._db.execute(
+                        _INSERT,
+                        (
+                            alert.time,
+                            alert.alert_type.value,
+                            alert.status.value,
+                            alert.symbol,
+                            alert.timeframe,
+                            alert.title,
+                            alert.message,
+                            alert.rule_id,
+                            fire_key,
+                            alert.bar_open_time,
+                            alert.value,
+                            alert.observed_at,
+                            alert.expires_at,
+                            json.dumps(list(alert.channels)),
+                        ),
                     )
+                    if cursor.rowcount == 0:
+                        stored.append(None)  # this rule already fired for this key: keep the old state
+                        continue
+                    if state is not None:
+                        self._db.execute(
+                            "UPDATE rules SET state = ? WHERE id = ?", (_state_json(state), alert.rule_id)
+                        )
+                    stored.append(Alert(**{**_fields(alert), "id": int(cursor.lastrowid or 0)}))
                 self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise
-        return Alert(**{**_fields(alert), "id": alert_id})
+        return stored
 
     def set_delivery(self, alert_id: int, channel: str, outcome: str) -> None:
         with self._lock:
