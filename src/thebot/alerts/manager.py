@@ -214,13 +214,17 @@ class AlertManager:
             if isinstance(calendar, type) and issubclass(calendar, events.Event):
                 types.append(calendar)
             self._subscription = self._bus.subscribe(tuple(types), self._on_event, name="alerts")
-        if self._datastream is not None and not self._observing:
-            # DataStream has no unsubscribe; stop() turns the observer into a no-op.
-            self._datastream.add_update_observer(self._on_update)
-            self._observing = True
+        self._observe_if_needed()
         if self._notifiers is not None:
             self._notifiers.start()
         return self
+
+    def _observe_if_needed(self) -> None:
+        """Watch forming prices only once a rule needs them: any update observer makes the socket's hot
+        path build a Candle per message. DataStream has no unsubscribe; stop() makes it a no-op."""
+        if self._running and self._forming_symbols and self._datastream is not None and not self._observing:
+            self._datastream.add_update_observer(self._on_update)
+            self._observing = True
 
     def stop(self, timeout: float = 5.0) -> None:
         if not self._running:
@@ -697,6 +701,7 @@ class AlertManager:
                 forming.add(rule.symbol)
         self._by_stream = by_stream
         self._forming_symbols = frozenset(forming)
+        self._observe_if_needed()
 
     def parse(self, data: Mapping[str, Any], existing: Rule | None = None) -> Rule:
         return parse_rule(

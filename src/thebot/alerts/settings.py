@@ -35,7 +35,7 @@ class AlertSettings:
     # toast auto-dismiss per type, seconds (0 keeps it until closed)
     toast_seconds_buy: float = 8.0
     toast_seconds_sell: float = 8.0
-    toast_seconds_warning: float = 0.0
+    toast_seconds_warning: float = 15.0
     toast_seconds_info: float = 6.0
     # built-in health alerts (WARNING)
     health: bool = True

@@ -337,3 +337,31 @@ def test_calendar_event_becomes_an_info_alert(make_manager: Any) -> None:
     )
     [alert] = manager.history()
     assert (alert.alert_type, alert.title) == (AlertType.INFO, "FOMC rate decision in 30 min")
+
+
+def test_forming_prices_fire_per_bar_rules_but_never_bar_close_rules(make_manager: Any) -> None:
+    import dataclasses
+
+    from thebot.market.datastream import DataStream
+    from thebot.market.models import Candle
+    from thebot.market.timeframe import Timeframe
+
+    stream = DataStream(["BTCUSDT"], [Timeframe.M1], capacity=100)
+    base = 1_700_000_000_000
+    stream.update("BTCUSDT", Timeframe.M1, Candle(base, 99, 99, 99, 99.0, 1, True))
+    manager = make_manager(datastream=stream).start()
+    assert stream._update_observers == []  # no forming rule yet: the socket's hot path stays lean
+    per_bar = manager.create_rule({**PRICE_RULE, "trigger": "once_per_bar"})
+    on_close = manager.create_rule(PRICE_RULE)
+    assert stream._update_observers == [manager._on_update]
+
+    forming = Candle(base + 60_000, 99, 101, 99, 101.0, 1, False)
+    stream.update("BTCUSDT", Timeframe.M1, forming)  # crosses 100 while forming
+    assert manager.wait_idle()
+    final = dataclasses.replace(forming, close=99.5, closed=True)
+    stream.update("BTCUSDT", Timeframe.M1, final)  # ...and closes below: the crossing never happened
+    manager.process(close(99.5, 1))
+    assert manager.wait_idle()
+    fired = [alert.rule_id for alert in manager.history()]
+    assert fired == [per_bar.id]
+    assert on_close.id not in fired
