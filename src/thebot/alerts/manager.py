@@ -441,7 +441,9 @@ class AlertManager:
                     grade = self._grade_of(event.symbol) if self._grade_of is not None else ""
                 before = self._grades.get(rule.id)
                 self._grades[rule.id] = grade
-                if grade != rule.output or before == grade:
+                # The first grade seen only records, as a crossing's first sample does: a rule created
+                # (or restarted) while the grade already is the target does not fire for it.
+                if before is None or grade != rule.output or before == grade:
                     continue
                 alert_type = AlertType.SELL if "SELL" in grade else AlertType.BUY
             else:
@@ -549,7 +551,7 @@ class AlertManager:
             "time": datetime.fromtimestamp(bar_open_time / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC"),
         }
         title = render(rule.title, placeholders) if rule.title else _default_title(rule)
-        message = render(rule.message, placeholders) if rule.message else (detail or _default_message(rule))
+        message = render(rule.message or detail or _DEFAULT_MESSAGE, {**placeholders, "title": title})
         return self._record(
             Alert(
                 id=0,
@@ -559,7 +561,7 @@ class AlertManager:
                 symbol=rule.symbol,
                 timeframe=rule.timeframe,
                 title=title,
-                message=message.replace("{{close}}", placeholders["close"]),
+                message=message,
                 rule_id=rule.id,
                 bar_open_time=bar_open_time,
                 value=value,
@@ -871,6 +873,9 @@ class AlertManager:
         return Evidence(len(fired), count, tuple(fired))
 
 
+_DEFAULT_MESSAGE = "{{title}} at {{close}} ({{time}})"
+
+
 def _default_title(rule: Rule) -> str:
     condition = rule.condition.replace("_", " ")
     if rule.kind is RuleKind.SIGNAL:
@@ -884,7 +889,3 @@ def _default_title(rule: Rule) -> str:
         condition = condition.replace(" percent", "")
         level = f"{_fmt(rule.value)} % in {rule.bars} bars"
     return f"{rule.symbol} {rule.timeframe} {subject} {condition} {level}"
-
-
-def _default_message(rule: Rule) -> str:
-    return f"{_default_title(rule)} at {{{{close}}}} ({rule.trigger.value.replace('_', ' ')})"

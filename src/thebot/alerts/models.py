@@ -91,10 +91,6 @@ class Rule:
     paused: bool = False
     title: str = ""
 
-    @property
-    def level2(self) -> float | None:
-        return self.value2
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
