@@ -105,9 +105,11 @@ def build_services(
     *,
     venue_url: str | None = None,
     store_path: str | None = None,
+    alerts_path: str | None = None,
 ) -> Services:
     """Build (but do not start) the services for `settings.market.source`.
 
+    `alerts_path` overrides where the alert history lives (default: `alerts.database` in the data dir).
     `auto` tries Binance's stream endpoint for at most `auto_probe_seconds` and falls back to an
     in-process simulated venue; `venue_url` connects to an already-running venue and starts none.
     """
@@ -164,7 +166,8 @@ def build_services(
         analytics = AnalyticsService(settings, market.datastream, market.store_connection())
         # Until MarketData publishes CandleClosed (issue #8); remove this line when it does.
         publish_candle_closes(market.datastream, bus)
-        alerts = build_alert_manager(settings, bus, market.datastream, analytics)
+        # Alerts stay on disk even when candles live in memory: they must survive a restart.
+        alerts = build_alert_manager(settings, bus, market.datastream, analytics, alerts_path)
     except BaseException:
         loop.stop()
         if venue is not None:

@@ -18,11 +18,15 @@ from thebot.signals.service import AnalyticsService
 
 
 def build_alert_manager(
-    settings: Settings, bus: EventBus, datastream: DataStream, analytics: AnalyticsService
+    settings: Settings,
+    bus: EventBus,
+    datastream: DataStream,
+    analytics: AnalyticsService,
+    path: str | None = None,
 ) -> AlertManager:
+    """`path` defaults to `alerts.database` in the data directory; ":memory:" keeps nothing (tests)."""
     alert_settings: AlertSettings = settings.alerts
-    data_dir = Path(settings.storage.data_dir)
-    store = AlertStore(data_dir / alert_settings.database)
+    store = AlertStore(path or Path(settings.storage.data_dir) / alert_settings.database)
     factory = analytics.factory
 
     def check_indicator(name: str, params: Mapping[str, Any]) -> Sequence[str]:
