@@ -12,7 +12,7 @@ from thebot.alerts.store import AlertStore
 def test_an_unusable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with pytest.raises(ValueError, match="check storage.data_dir"):
+    with pytest.raises(ValueError, match=r"check storage\.data_dir"):
         AlertStore(blocker / "alerts.sqlite3")
 
 
