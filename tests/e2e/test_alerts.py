@@ -71,7 +71,7 @@ def test_form_alert_toast_sound_history(browser: Any, app: RunningApp) -> None:
             "() => document.getElementById('alert-form-evidence')?.textContent.includes('would have fired')"
         )
         page.click("#alert-form-save")
-        attempt_end = time.monotonic() + 15
+        attempt_end = time.monotonic() + 6
         while not fired and time.monotonic() < attempt_end:
             time.sleep(0.2)
             fired = history(app)
@@ -102,6 +102,29 @@ def test_form_alert_toast_sound_history(browser: Any, app: RunningApp) -> None:
         timeout=5_000,
     )
     assert next(item for item in history(app) if item["id"] == alert["id"])["status"] == "DISMISSED"
+
+    # Edit, pause and delete the rule from its row.
+    rule_id = alert["rule_id"]
+    rule_row = page.locator(f"#alert-rule-{rule_id}")
+    rule_row.get_by_role("button", name="Edit").click()
+    page.wait_for_function(
+        "() => document.getElementById('alert-form-editing-label')?.textContent.includes('editing')"
+    )
+    page.fill("#alert-form-value", "12345")
+    page.keyboard.press("Tab")
+    page.click("#alert-form-save")
+    page.wait_for_function(
+        "() => document.getElementById('alert-form-editing-label')?.textContent.includes('new')"
+    )
+    rules = {rule["id"]: rule for rule in requests.get(f"{app.url}/api/alerts", timeout=5).json()}
+    assert rules[rule_id]["value"] == 12345.0
+    rule_row.get_by_role("button", name="Pause").click()
+    rule_row.get_by_role("button", name="Resume").wait_for(timeout=5_000)
+    rules = {rule["id"]: rule for rule in requests.get(f"{app.url}/api/alerts", timeout=5).json()}
+    assert rules[rule_id]["status"] == "paused"
+    rule_row.get_by_role("button", name="Delete").click()
+    rule_row.wait_for(state="detached", timeout=5_000)
+    assert rule_id not in {rule["id"] for rule in requests.get(f"{app.url}/api/alerts", timeout=5).json()}
     assert errors == []
     page.close()
 
