@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from thebot.health import health_report
 from thebot.market.timeframe import Timeframe
 from thebot.services import Services
 
@@ -83,7 +82,7 @@ def register(server: Flask, services: Services) -> None:
     @server.get("/api/health")
     @json_endpoint
     def api_health() -> Any:
-        return jsonify(health_report(services.endpoints.source, services.simulated, services.market.health()))
+        return jsonify(services.health())
 
     @server.get("/api/klines")
     @json_endpoint

@@ -9,7 +9,6 @@ from dash import Dash, Input, Output, dcc, html
 
 from dash_modules import ids
 from dash_modules.figures import DOWN_COLOR, UP_COLOR
-from thebot.health import health_report
 from thebot.market.timeframe import Timeframe
 from thebot.services import Services
 
@@ -88,7 +87,7 @@ def register_callbacks(app: Dash, services: Services) -> None:
         Input(ids.STATUS_TICK, "n_intervals"),
     )
     def _connection(_n: int) -> tuple[str, str, str, str]:
-        report = health_report(services.endpoints.source, services.simulated, services.market.health())
+        report = services.health()
         status = report["status"]
         websocket = report["websocket"]
         detail = (

@@ -9,15 +9,16 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import websockets
 
 from thebot.alerts.manager import AlertManager
-from thebot.alerts.service import build_alert_manager, publish_candle_closes
+from thebot.alerts.service import build_alert_manager
 from thebot.config import Settings
 from thebot.events import EventBus
+from thebot.health import health_report
 from thebot.market.service import MarketData
 from thebot.runtime import EventLoopThread
 from thebot.signals.service import AnalyticsService
@@ -56,6 +57,12 @@ class Services:
     @property
     def simulated(self) -> bool:
         return self.endpoints.simulated
+
+    def health(self) -> dict[str, Any]:
+        """The `/api/health` report: market data, plus the bus's per-subscriber queues and drops."""
+        report = health_report(self.endpoints.source, self.simulated, self.market.health())
+        report["events"] = self.bus.stats()
+        return report
 
     def start(self) -> Services:
         # Analytics subscribes to the DataStream first so that no closed candle passes unseen.
@@ -162,10 +169,11 @@ def build_services(
             exchange=endpoints.source,
             store_path=store_path,
             loop=loop,
+            publish=bus.publish,
         )
-        analytics = AnalyticsService(settings, market.datastream, market.store_connection())
-        # Until MarketData publishes CandleClosed (issue #8); remove this line when it does.
-        publish_candle_closes(market.datastream, bus)
+        analytics = AnalyticsService(
+            settings, market.datastream, market.store_connection(), publish=bus.publish
+        )
         # Alerts stay on disk even when candles live in memory: they must survive a restart.
         alerts = build_alert_manager(settings, bus, market.datastream, analytics, alerts_path)
     except BaseException:

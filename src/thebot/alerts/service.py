@@ -11,9 +11,8 @@ from thebot.alerts.notifiers import NotifierHub, build_notifiers
 from thebot.alerts.settings import AlertSettings
 from thebot.alerts.store import AlertStore
 from thebot.config import Settings
-from thebot.events import CandleClosed, EventBus
+from thebot.events import EventBus
 from thebot.market.datastream import DataStream
-from thebot.market.models import Candle, StreamKey
 from thebot.signals.service import AnalyticsService
 
 
@@ -59,25 +58,3 @@ def build_alert_manager(
         grade_of=grade_of,
         notifiers=hub,
     )
-
-
-def publish_candle_closes(datastream: DataStream, bus: EventBus) -> None:
-    """Bridge until MarketData publishes `CandleClosed` itself (issue #8): the DataStream's close
-    observer runs on the socket loop, and `publish` never blocks it. A close published twice is
-    evaluated once (the manager ignores open times it has seen)."""
-
-    def _publish(key: StreamKey, candle: Candle) -> None:
-        bus.publish(
-            CandleClosed(
-                symbol=key.symbol,
-                timeframe=key.timeframe.value,
-                open_time=candle.open_time,
-                open=candle.open,
-                high=candle.high,
-                low=candle.low,
-                close=candle.close,
-                volume=candle.volume,
-            )
-        )
-
-    datastream.add_close_observer(_publish)

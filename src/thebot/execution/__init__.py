@@ -1,1 +1,1 @@
-"""Order execution (paper and ccxt brokers, risk); see ROADMAP.md."""
+"""Execution: costs and sizing, trailing stops, brokers, the risk chain and the portfolio."""

@@ -11,15 +11,18 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
 
+from thebot.events import CandleClosed, Event
 from thebot.market.backfill import Backfiller
 from thebot.market.ccxt_client import make_binance_client
 from thebot.market.datastream import DataStream, Gap
 from thebot.market.models import Candle, StreamKey
+from thebot.market.monitor import MarketMonitor
 from thebot.market.protocol import TickerEvent
 from thebot.market.store import KlineStore, columns_to_candles
 from thebot.market.timeframe import Timeframe
@@ -50,8 +53,10 @@ class MarketData:
         exchange: str,
         store_path: str,
         loop: EventLoopThread,
+        publish: Callable[[Event], None] | None = None,
     ) -> None:
         self._settings = settings
+        self._publish = publish
         self._exchange = exchange
         self._loop = loop
         symbols = settings.market.symbols
@@ -85,6 +90,7 @@ class MarketData:
         self.datastream.add_close_observer(self._on_close)
         self.datastream.add_gap_observer(self._on_gap)
         self._retention_task: asyncio.Task[None] | None = None
+        self._monitor_task: asyncio.Task[None] | None = None
         self._started = False
 
     @property
@@ -109,6 +115,8 @@ class MarketData:
         logger.info("restored %d candles from %s", restored, self.store.path)
         self._loop.run(self.backfiller.start())
         self._retention_task = self._loop.run(self._start_retention())
+        if self._publish is not None:
+            self._monitor_task = self._loop.run(self._start_monitor(MarketMonitor(self, self._publish)))
         # Queue the start backfill from the restored buffers before the socket starts: a streamed candle
         # arriving first would otherwise make it a catch-up from now, and the history would never come.
         self._loop.run(self._request_catch_up(self.datastream.keys(), "start"))
@@ -125,6 +133,9 @@ class MarketData:
                 self._loop.run(self._stop_background(), timeout=5.0)
         self.store.close()
 
+    async def _start_monitor(self, monitor: MarketMonitor) -> asyncio.Task[None]:
+        return asyncio.create_task(monitor.run(), name="market-monitor")
+
     async def _start_retention(self) -> asyncio.Task[None]:
         return asyncio.create_task(self._retention_loop(), name="market-retention")
 
@@ -137,9 +148,10 @@ class MarketData:
                 logger.exception("retention failed; will retry")
 
     async def _stop_background(self) -> None:
-        if self._retention_task is not None:
-            self._retention_task.cancel()
-            await asyncio.gather(self._retention_task, return_exceptions=True)
+        tasks = [task for task in (self._retention_task, self._monitor_task) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.backfiller.stop()
 
     def _restore(self, symbol: str | None = None) -> int:
@@ -288,6 +300,19 @@ class MarketData:
 
     def _on_close(self, key: StreamKey, candle: Candle) -> None:
         self.store.write(key, (candle,))
+        if self._publish is not None:
+            self._publish(
+                CandleClosed(
+                    symbol=key.symbol,
+                    timeframe=key.timeframe.value,
+                    open_time=candle.open_time,
+                    open=candle.open,
+                    high=candle.high,
+                    low=candle.low,
+                    close=candle.close,
+                    volume=candle.volume,
+                )
+            )
 
     def _on_gap(self, gap: Gap) -> None:
         self.backfiller.request_threadsafe(gap.key, gap.first_open_time, gap.last_open_time, "gap")

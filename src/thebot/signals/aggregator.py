@@ -49,6 +49,7 @@ class SignalAggregator:
         timeframes: Sequence[Timeframe],
         history: SignalHistory | None = None,
         capacity: int = DEFAULT_CAPACITY,
+        publish: SignalObserver | None = None,
     ) -> None:
         self._settings = settings
         self._timeframes = tuple(timeframes)
@@ -56,13 +57,10 @@ class SignalAggregator:
         self._capacity = capacity
         self._lock = threading.Lock()
         self._streams: dict[StreamKey, _StreamSignals] = {}
-        self._observers: list[SignalObserver] = []
+        self._publish = publish
         self._version = 0
 
-    # -- observers and versions ----------------------------------------------------------------------
-
-    def add_observer(self, observer: SignalObserver) -> None:
-        self._observers.append(observer)
+    # -- outlet and versions ----------------------------------------------------------------------
 
     @property
     def version(self) -> int:
@@ -71,12 +69,14 @@ class SignalAggregator:
             return self._version
 
     def _notify(self, events: Iterable[SignalEvent]) -> None:
+        """Hand news (never replayed history) to the one outlet: the service publishes it on the bus."""
+        if self._publish is None:
+            return
         for event in events:
-            for observer in list(self._observers):
-                try:
-                    observer(event)
-                except Exception:
-                    logger.exception("signal observer %r failed; the others still run", observer)
+            try:
+                self._publish(event)
+            except Exception:
+                logger.exception("publishing a signal event failed; the aggregator carries on")
 
     # -- intake --------------------------------------------------------------------------------------
 

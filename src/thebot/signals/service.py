@@ -14,21 +14,22 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from thebot.config import Settings
+from thebot.events import Event, SignalRaised, SignalWithdrawn
 from thebot.indicators import IndicatorError, IndicatorFactory
 from thebot.market.datastream import DataStream
 from thebot.market.models import Candle, StreamKey
 from thebot.market.timeframe import Timeframe
-from thebot.signals.aggregator import SignalAggregator, SignalObserver
+from thebot.signals.aggregator import SignalAggregator
 from thebot.signals.engine import StreamEvaluator, evaluate_history, to_signal
 from thebot.signals.history import SignalHistory
-from thebot.signals.models import Signal
+from thebot.signals.models import Signal, SignalEvent, SignalEventKind
 from thebot.signals.quality import RuleQuality, signal_quality
 from thebot.signals.rules import build_rules
 from thebot.signals.settings import SignalSettings
@@ -57,14 +58,43 @@ class _Open:
     through_open_time: int
 
 
+def bus_event(event: SignalEvent) -> Event:
+    """The aggregator's news as a bus event: raised (final or provisional) or withdrawn."""
+    signal = event.signal
+    if event.kind is SignalEventKind.WITHDRAWN:
+        return SignalWithdrawn(
+            symbol=signal.symbol, timeframe=signal.timeframe.value, time=signal.time, rule=signal.rule
+        )
+    return SignalRaised(
+        symbol=signal.symbol,
+        timeframe=signal.timeframe.value,
+        time=signal.time,
+        side=signal.side.value,
+        rule=signal.rule,
+        strength=signal.strength,
+        price=signal.price,
+        reason=signal.reason,
+        provisional=signal.provisional,
+    )
+
+
 class AnalyticsService:
-    def __init__(self, settings: Settings, datastream: DataStream, connection: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        datastream: DataStream,
+        connection: Any,
+        publish: Callable[[Event], None] | None = None,
+    ) -> None:
         self._settings: SignalSettings = getattr(settings, "signals", None) or SignalSettings()
         self._datastream = datastream
         self.factory = IndicatorFactory()
         self._rules = build_rules(self.factory, self._settings)
         self.history = SignalHistory(connection)
-        self.aggregator = SignalAggregator(self._settings, datastream.timeframes, self.history)
+        outlet = (lambda event: publish(bus_event(event))) if publish is not None else None
+        self.aggregator = SignalAggregator(
+            self._settings, datastream.timeframes, self.history, publish=outlet
+        )
         self._evaluators: dict[StreamKey, StreamEvaluator] = {}
         self._queue: queue.Queue[object] = queue.Queue()
         self._forming: dict[StreamKey, Candle] = {}
@@ -308,9 +338,6 @@ class AnalyticsService:
 
     def confluence(self, symbol: str) -> dict[str, Any]:
         return self.aggregator.confluence(symbol).as_dict()
-
-    def add_signal_observer(self, observer: SignalObserver) -> None:
-        self.aggregator.add_observer(observer)
 
     def quality(
         self, symbol: str, timeframe: Timeframe | str, horizon: int | None = None

@@ -12,12 +12,12 @@ import pytest
 
 from tests.unit.indicators.candle_data import generated_candles, partial
 from thebot.config import Settings
+from thebot.events import Event, SignalRaised, SignalWithdrawn
 from thebot.indicators import IndicatorError
 from thebot.market.datastream import DataStream
 from thebot.market.models import Candle
 from thebot.market.timeframe import Timeframe
 from thebot.signals.engine import evaluate_history
-from thebot.signals.models import SignalEvent, SignalEventKind
 from thebot.signals.rules import build_rules
 from thebot.signals.service import AnalyticsService
 from thebot.signals.settings import SignalSettings
@@ -40,8 +40,11 @@ def stream() -> DataStream:
     return DataStream(["BTCUSDT"], [Timeframe.M1, Timeframe.M5], capacity=1000)
 
 
-def _service(stream: DataStream, settings: Settings) -> Iterator[AnalyticsService]:
-    service = AnalyticsService(settings, stream, duckdb.connect(":memory:"))
+def _service(
+    stream: DataStream, settings: Settings, events: list[Event] | None = None
+) -> Iterator[AnalyticsService]:
+    publish = events.append if events is not None else None
+    service = AnalyticsService(settings, stream, duckdb.connect(":memory:"), publish=publish)
     service.start()
     try:
         yield service
@@ -78,24 +81,24 @@ def test_signals_from_history_and_live_candles_match_a_full_replay(stream: DataS
 
 
 def test_live_signals_reach_observers_but_replayed_history_does_not(stream: DataStream, candles) -> None:  # type: ignore[no-untyped-def]
-    for service in _service(stream, _settings(cooldown_bars=0)):
-        events: list[SignalEvent] = []
-        service.add_signal_observer(events.append)
+    events: list[Event] = []
+    for service in _service(stream, _settings(cooldown_bars=0), events):
         _load(stream, candles, HISTORY)
         _feed(stream, candles, HISTORY, TOTAL, forming=False)
         assert service.wait_idle()
         assert events
         first_live = int(candles.open_time[HISTORY])
-        assert all(event.signal.time >= first_live for event in events)
-        assert {event.kind for event in events} == {SignalEventKind.NEW}
+        assert all(isinstance(event, SignalRaised) for event in events)
+        raised = [event for event in events if isinstance(event, SignalRaised)]
+        assert all(event.time >= first_live for event in raised)
+        assert not any(event.provisional for event in raised)
         version = service.signals_version()
         assert version > 0
 
 
 def test_provisional_signals_are_confirmed_or_withdrawn_at_the_close(stream: DataStream, candles) -> None:  # type: ignore[no-untyped-def]
-    for service in _service(stream, _settings(cooldown_bars=0, provisional=True)):
-        events: list[SignalEvent] = []
-        service.add_signal_observer(events.append)
+    events: list[Event] = []
+    for service in _service(stream, _settings(cooldown_bars=0, provisional=True), events):
         _load(stream, candles, HISTORY)
         for index in range(HISTORY, TOTAL):
             final = candles.candle(index)
@@ -103,12 +106,12 @@ def test_provisional_signals_are_confirmed_or_withdrawn_at_the_close(stream: Dat
             assert service.wait_idle()  # let each forming candle be seen before it closes
             stream.update("BTCUSDT", Timeframe.M1, dataclasses.replace(final, closed=True))
         assert service.wait_idle()
-        provisional = [e.signal for e in events if e.kind is SignalEventKind.PROVISIONAL]
+        provisional = [e for e in events if isinstance(e, SignalRaised) and e.provisional]
         assert provisional, "no provisional signal in 120 candles; the test proved nothing"
         final = {
-            (e.signal.time, e.signal.rule, e.signal.side) for e in events if e.kind is SignalEventKind.NEW
+            (e.time, e.rule, e.side) for e in events if isinstance(e, SignalRaised) and not e.provisional
         }
-        withdrawn = {(e.signal.time, e.signal.rule) for e in events if e.kind is SignalEventKind.WITHDRAWN}
+        withdrawn = {(e.time, e.rule) for e in events if isinstance(e, SignalWithdrawn)}
         for signal in provisional:
             survived = (signal.time, signal.rule, signal.side) in final
             assert survived != ((signal.time, signal.rule) in withdrawn), signal

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import duckdb
 import pytest
@@ -39,9 +40,11 @@ def signal(
 
 
 def make(
-    settings: SignalSettings | None = None, timeframes: tuple[Timeframe, ...] = (Timeframe.M1,)
+    settings: SignalSettings | None = None,
+    timeframes: tuple[Timeframe, ...] = (Timeframe.M1,),
+    publish: Callable[[SignalEvent], object] | None = None,
 ) -> SignalAggregator:
-    return SignalAggregator(settings or SignalSettings(cooldown_bars=0), timeframes)
+    return SignalAggregator(settings or SignalSettings(cooldown_bars=0), timeframes, publish=publish)
 
 
 def close(
@@ -141,9 +144,8 @@ def test_duplicates_are_dropped_and_cooldown_silences_a_rule_for_n_bars() -> Non
 
 
 def test_provisional_signal_is_withdrawn_when_it_does_not_survive_the_close() -> None:
-    aggregator = make()
     seen: list[SignalEvent] = []
-    aggregator.add_observer(seen.append)
+    aggregator = make(publish=seen.append)
     forming = signal("rsi", Side.BUY, bar=5, provisional=True)
     version = aggregator.version
     aggregator.provisional_bar("BTCUSDT", Timeframe.M1, forming.time, [forming])
@@ -160,9 +162,8 @@ def test_provisional_signal_is_withdrawn_when_it_does_not_survive_the_close() ->
 
 
 def test_provisional_signal_that_survives_becomes_final_without_a_withdrawal() -> None:
-    aggregator = make()
     seen: list[SignalEvent] = []
-    aggregator.add_observer(seen.append)
+    aggregator = make(publish=seen.append)
     forming = signal("macd", Side.SELL, bar=7, provisional=True)
     aggregator.provisional_bar("BTCUSDT", Timeframe.M1, forming.time, [forming])
     close(aggregator, 7, dataclasses.replace(forming, provisional=False))
@@ -173,9 +174,8 @@ def test_provisional_signal_that_survives_becomes_final_without_a_withdrawal() -
 
 
 def test_provisional_signal_withdrawn_as_soon_as_the_forming_candle_turns() -> None:
-    aggregator = make()
     seen: list[SignalEvent] = []
-    aggregator.add_observer(seen.append)
+    aggregator = make(publish=seen.append)
     forming = signal("rsi", Side.BUY, bar=3, provisional=True)
     aggregator.provisional_bar("BTCUSDT", Timeframe.M1, forming.time, [forming])
     aggregator.provisional_bar("BTCUSDT", Timeframe.M1, forming.time, [])
@@ -185,9 +185,10 @@ def test_provisional_signal_withdrawn_as_soon_as_the_forming_candle_turns() -> N
 def test_history_replay_does_not_notify_and_is_stored_once() -> None:
     connection = duckdb.connect(":memory:")
     history = SignalHistory(connection)
-    aggregator = SignalAggregator(SignalSettings(cooldown_bars=0), (Timeframe.M1,), history)
     seen: list[SignalEvent] = []
-    aggregator.add_observer(seen.append)
+    aggregator = SignalAggregator(
+        SignalSettings(cooldown_bars=0), (Timeframe.M1,), history, publish=seen.append
+    )
     replay = [signal("rsi", Side.BUY, bar=0), signal("macd", Side.SELL, bar=1)]
     assert aggregator.load_history("BTCUSDT", Timeframe.M1, replay, T0 + MINUTE) == 2
     assert aggregator.load_history("BTCUSDT", Timeframe.M1, replay, T0 + MINUTE) == 0
@@ -198,16 +199,3 @@ def test_history_replay_does_not_notify_and_is_stored_once() -> None:
     stored = history.query("BTCUSDT", Timeframe.M1)
     assert [s.rule for s in stored] == ["ema_cross", "macd", "rsi"]
     assert stored[-1] == replay[0]
-
-
-def test_a_failing_observer_does_not_stop_the_others() -> None:
-    aggregator = make()
-    seen: list[SignalEvent] = []
-
-    def broken(event: SignalEvent) -> None:
-        raise RuntimeError("observer bug")
-
-    aggregator.add_observer(broken)
-    aggregator.add_observer(seen.append)
-    close(aggregator, 0, signal("rsi", Side.BUY))
-    assert len(seen) == 1
