@@ -3,6 +3,7 @@ a once-per-bar-close rule only ever fires on final candles; a browser that block
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import RunningApp, start_app, stop_app
+from tests.e2e.conftest import RunningApp, free_port, start_app, stop_app
 
 pytestmark = pytest.mark.e2e
 
@@ -26,9 +27,25 @@ WATCH_TOASTS = """() => {
 }"""
 
 
+TOKEN = "424242:e2e-telegram-SECRET"
+
+
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    running = start_app(tmp_path_factory.mktemp("alerts"), "--source", "sim", "--speed", "60")
+    """Telegram is on, its token comes from the environment, and its "Bot API" refuses connections: the
+    failure path (the one that formats errors) runs, and the last test greps for the token."""
+    folder = tmp_path_factory.mktemp("alerts")
+    config = folder / "settings.toml"
+    config.write_text(
+        "[alerts]\ntelegram_enabled = true\n"
+        f'telegram_api_url = "http://127.0.0.1:{free_port()}"\ntelegram_chat_id = "42"\n'
+        "notify_attempts = 2\nnotify_backoff_seconds = 0.1\nnotify_timeout_seconds = 1.0\n"
+    )
+    os.environ["THEBOT_TELEGRAM_TOKEN"] = TOKEN
+    try:
+        running = start_app(folder, "--source", "sim", "--speed", "60", "--config", str(config))
+    finally:
+        del os.environ["THEBOT_TELEGRAM_TOKEN"]
     yield running
     stop_app(running)
 
@@ -212,3 +229,38 @@ def test_blocked_sound_is_shown(browser: Any, app: RunningApp) -> None:
         "() => document.getElementById('alert-audio-sell').played.length > 0", timeout=10_000
     )
     context.close()
+
+
+def test_the_token_never_reaches_a_log_a_page_or_an_answer(app: RunningApp) -> None:
+    rule = {
+        "kind": "price",
+        "symbol": "ETHUSDT",
+        "timeframe": "1m",
+        "condition": "above",
+        "value": 0.0,
+        "trigger": "once",
+        "notify": ["telegram"],
+    }
+    created = requests.post(f"{app.url}/api/alerts", json=rule, timeout=5)
+    assert created.status_code == 201
+    deadline = time.monotonic() + 20
+    delivered: dict[str, str] = {}
+    while not delivered.get("telegram") and time.monotonic() < deadline:
+        time.sleep(0.3)
+        fired = [item for item in history(app) if item["rule_id"] == created.json()["id"]]
+        delivered = fired[0]["delivery"] if fired else {}
+    assert delivered["telegram"].startswith("failed: ConnectError")  # attempted, with the token in its URL
+    answers = [
+        requests.get(f"{app.url}{path}", timeout=5).text
+        for path in (
+            "/",
+            "/alerts",
+            "/_dash-layout",
+            "/api/alerts",
+            "/api/alerts/history?limit=1000",
+            "/api/health",
+        )
+    ]
+    assert all(TOKEN not in answer for answer in answers)
+    assert "failed: ConnectError" in app.log()  # the failure was logged ...
+    assert TOKEN not in app.log()  # ... without the token
