@@ -106,7 +106,7 @@ def test_form_alert_toast_sound_history(browser: Any, app: RunningApp) -> None:
     # The sound played: the user enabled it, so Chromium let it.
     # (Its own INFO tone, or WARNING's if a health warning shared the update: the most urgent one plays.)
     page.wait_for_function(
-        "() => ['info', 'warning'].some((t) => document.getElementById('alert-audio-' + t).played.length > 0)",
+        "() => ['info', 'warning'].some((t) => document.getElementById(`alert-audio-${t}`).played.length)",
         timeout=5_000,
     )
     assert page.locator("#alert-sound-status").inner_text() == ""
