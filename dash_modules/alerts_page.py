@@ -805,6 +805,10 @@ def register(app: Dash, services: Services) -> None:
         try:
             rule = manager.parse(form_body(values, now_ms()))
         except RuleError as error:
+            if error.field == "value" and values[FORM_FIELDS.index(ids.ALERT_FORM_VALUE)] in (None, ""):
+                return html.Span(
+                    "Enter a value to see how often this rule would have fired.", className="text-muted"
+                )
             return html.Span(f"Fix {error}", className="text-warning")
         except (TypeError, ValueError) as error:
             return html.Span(str(error), className="text-warning")
