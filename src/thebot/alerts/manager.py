@@ -538,7 +538,7 @@ class AlertManager:
         detail: str = "",
     ) -> Alert | None:
         if rule.trigger is Trigger.ONCE:
-            fire_key = "once"
+            fire_key = f"once:{rule.updated_at or rule.created_at}"
         elif rule.trigger is Trigger.ONCE_PER_MINUTE:
             fire_key = f"minute:{now // 60_000}"
         else:
@@ -737,14 +737,18 @@ class AlertManager:
             body = {key: value for key, value in existing.as_dict().items() if key in FIELDS}
             if "expires_at" not in changes and body.get("expires_at") is not None:
                 body["expires_at"] = max(body["expires_at"], self._clock() + 1)
-            rule = self.parse({**body, **changes}, existing)
-            self.store.save_rule(rule)
-            self._rules[rule.id] = rule
+            rule = replace(self.parse({**body, **changes}, existing), updated_at=existing.updated_at)
             state = self._states.get(rule.id, RuleState())
-            if any(key not in ("paused", "message", "title", "notify", "type") for key in changes):
-                # A new level or condition starts from the current value, as a new rule would.
+            renewed = any(key not in ("paused", "message", "title", "notify", "type") for key in changes)
+            if renewed:
+                # A new level or condition starts from the current value, as a new rule would, and a
+                # `once` rule may fire once more.
+                rule = replace(rule, updated_at=max(self._clock(), existing.updated_at + 1))
                 state = RuleState(previous=self._current_value(rule))
+            self.store.save_rule(rule)
+            if renewed:
                 self.store.save_state(rule.id, state)
+            self._rules[rule.id] = rule
             self._states[rule.id] = state
             self._reindex()
         return rule

@@ -90,6 +90,8 @@ class Rule:
     alert_type: AlertType = AlertType.INFO
     paused: bool = False
     title: str = ""
+    # when its condition last changed: a `once` rule may fire once per version of itself
+    updated_at: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -114,6 +116,7 @@ class Rule:
             "type": self.alert_type.value,
             "paused": self.paused,
             "created_at": self.created_at,
+            "updated_at": self.updated_at or self.created_at,
             "title": self.title,
         }
 

@@ -82,6 +82,7 @@ def rule_from_dict(body: dict[str, Any]) -> Rule:
         alert_type=AlertType(body.get("type", "INFO")),
         paused=bool(body.get("paused", False)),
         title=body.get("title", ""),
+        updated_at=int(body.get("updated_at") or body["created_at"]),
     )
 
 

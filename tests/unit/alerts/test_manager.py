@@ -365,3 +365,20 @@ def test_forming_prices_fire_per_bar_rules_but_never_bar_close_rules(make_manage
     fired = [alert.rule_id for alert in manager.history()]
     assert fired == [per_bar.id]
     assert on_close.id not in fired
+
+
+def test_an_edited_once_rule_may_fire_once_more(make_manager: Any, clock: Clock) -> None:
+    manager = make_manager()
+    rule = manager.create_rule({**PRICE_RULE, "trigger": "once"})
+    feed(manager, [99.0, 101.0], clock=clock)
+    manager.update_rule(rule.id, {"paused": True})
+    manager.update_rule(rule.id, {"paused": False})
+    feed(manager, [99.0, 101.0], start_bar=2, clock=clock)  # pausing does not re-arm a done rule
+    assert len(manager.history()) == 1
+    manager.update_rule(rule.id, {"value": 200.0})  # a new level is a new rule
+    feed(manager, [199.0, 201.0], start_bar=4, clock=clock)
+    assert len(manager.history()) == 2
+    manager.store.close()
+    again = make_manager()  # and the edit survives a restart
+    feed(again, [199.0, 201.0], start_bar=6, clock=clock)
+    assert len(again.history()) == 2
