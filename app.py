@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -79,27 +79,32 @@ def main(argv: list[str]) -> int:
         return 2
 
     from dash_modules.application import create_app
+    from dash_modules.push import PushHub
+    from dash_modules.security import SecurityError, SecurityPolicy
+    from dash_modules.server import build_asgi, security_policy, serve
     from thebot.services import build_services
 
+    host, port = settings.server.host, settings.server.port
+    try:
+        # Checked before anything starts: no token, no listening beyond this machine.
+        SecurityPolicy.build(host, os.environ.get("THEBOT_AUTH_TOKEN") or settings.server.auth_token)
+    except SecurityError as error:
+        print(f"thebot: {error}", file=sys.stderr)
+        return 2
     try:
         services = build_services(settings, venue_url=args.venue)
     except ValueError as error:
         print(f"thebot: {error}", file=sys.stderr)
         return 2
     services.start()
-    app = create_app(services)
-
-    def _shutdown(_signum: int, _frame: Any) -> None:
-        services.stop()
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, _shutdown)
-    host, port = settings.server.host, settings.server.port
-    source = "simulated venue" if services.simulated else "Binance"
-    print(f"thebot: market data from {source} ({services.endpoints.ws_url})", flush=True)
-    print(f"thebot: dashboard at http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
     try:
-        app.run(host=host, port=port, debug=False)
+        hub = PushHub(services)
+        app = create_app(services, hub)
+        asgi = build_asgi(app, services, hub, security_policy(services))
+        source = "simulated venue" if services.simulated else "Binance"
+        print(f"thebot: market data from {source} ({services.endpoints.ws_url})", flush=True)
+        print(f"thebot: dashboard at http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
+        serve(asgi, host, port)
     finally:
         services.stop()
     return 0

@@ -7,12 +7,15 @@ Every bad request answers HTTP 400 with {"error": "..."} naming what was wrong.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, jsonify, request
 
 from thebot.market.timeframe import Timeframe
 from thebot.services import Services
+
+if TYPE_CHECKING:
+    from dash_modules.push import PushHub
 
 MAX_KLINES_LIMIT = 100_000
 DEFAULT_KLINES_LIMIT = 500
@@ -78,11 +81,14 @@ def json_endpoint(handler: Callable[[], Any]) -> Callable[[], Any]:
     return wrapper
 
 
-def register(server: Flask, services: Services) -> None:
+def register(server: Flask, services: Services, hub: PushHub | None = None) -> None:
     @server.get("/api/health")
     @json_endpoint
     def api_health() -> Any:
-        return jsonify(services.health())
+        report = services.health()
+        if hub is not None:
+            report["push"] = hub.stats()
+        return jsonify(report)
 
     @server.get("/api/klines")
     @json_endpoint

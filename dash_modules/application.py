@@ -7,12 +7,13 @@ from pathlib import Path
 from dash import Dash
 
 from dash_modules import alerts_api, analytics_api, api, layout, pages, status
+from dash_modules.push import PushHub
 from thebot.services import Services
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
 
 
-def create_app(services: Services) -> Dash:
+def create_app(services: Services, hub: PushHub | None = None) -> Dash:
     """Everything the page loads comes from this server: Dash's own bundles and `assets/`."""
     app = Dash(
         __name__,
@@ -29,7 +30,7 @@ def create_app(services: Services) -> Dash:
     status.register_callbacks(app, services)
     for page in registered:
         page.register(app, services)
-    api.register(app.server, services)
+    api.register(app.server, services, hub)
     analytics_api.register(app.server, services)
     alerts_api.register(app.server, services)
     return app

@@ -1,33 +1,46 @@
-"""The price chart panel: layout and the callbacks that keep it live.
+"""The price chart panel: the full figure on navigation, and the small pushed updates after it.
 
-A full figure is built only when the symbol or timeframe changes (or history moved under the chart);
-every other tick answers `no_update` when the stream's version is unchanged, or a small `Patch` that
-rewrites the forming candle and appends new ones.
+A full figure is built when the symbol, timeframe or picks change, or when the page asks for one (a
+pushed update's base was not what it shows). Everything else reaches the page through the push channel
+(`dash_modules/push.py`) as a compact update computed here by `chart_push`: the rewritten last candle,
+appended ones, the last point of each picked indicator, and the marker traces only when a signal was
+added or withdrawn. The page's script turns it into a Dash Patch of the figure.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, Patch, State, ctx, dcc, no_update
+from dash import Dash, Input, Output, dcc
 
 from dash_modules import ids
+from dash_modules.chart_data import (
+    chart_inputs,
+    markers_fingerprint,
+    picked_series,
+    read_buffer,
+    window_signals,
+)
 from dash_modules.figures import (
-    CANDLE_TRACE,
-    VOLUME_TRACE,
     ChartState,
     Figure,
-    PatchPlan,
     candlestick_figure,
     empty_figure,
     plan_patch,
     state_after,
     time_axis_clip,
 )
-from dash_modules.indicators_panel import INDICATOR_PICKER, ChartDecorator
-from thebot.market.datastream import DataStream
+from dash_modules.indicators_panel import (
+    FIRST_DECORATION_TRACE,
+    INDICATOR_PICKER,
+    decorate_figure,
+    indicator_traces,
+    marker_traces,
+)
+from dash_modules.status import metrics_props
 from thebot.market.timeframe import Timeframe
 
 if TYPE_CHECKING:
@@ -35,11 +48,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_PRICE_FIELDS = ("open", "high", "low", "close")
+RESYNC: dict[str, Any] = {"resync": True}
 
 
 def layout(services: Services) -> Any:
-    ui = services.settings.ui
     return dbc.Card(
         [
             dcc.Graph(
@@ -48,105 +60,128 @@ def layout(services: Services) -> Any:
                 config={"displaylogo": False, "scrollZoom": True, "responsive": True},
                 style={"height": "62vh", "minHeight": "420px"},
             ),
-            dcc.Interval(id=ids.CHART_TICK, interval=ui.update_interval_ms, n_intervals=0),
             dcc.Store(id=ids.CHART_STATE, data=None),
+            dcc.Store(id=ids.CHART_RESYNC, data=0),
+            dcc.Store(id=ids.CHART_FOLLOW, data=None),
         ],
         className="chart-card",
         body=True,
     )
 
 
-def patch_from_plan(plan: PatchPlan) -> Patch:
-    patch = Patch()
-    candle = patch["data"][CANDLE_TRACE]
-    volume = patch["data"][VOLUME_TRACE]
-    index = plan.replace_from
-    for name in _PRICE_FIELDS:
-        candle[name][index] = plan.replace[name][0]
-    volume["y"][index] = plan.replace["volume"][0]
-    volume["marker"]["color"][index] = plan.replace["volume_color"][0]
-    if plan.append["x"]:
-        candle["x"].extend(plan.append["x"])
-        for name in _PRICE_FIELDS:
-            candle[name].extend(plan.append[name])
-        volume["x"].extend(plan.append["x"])
-        volume["y"].extend(plan.append["volume"])
-        volume["marker"]["color"].extend(plan.append["volume_color"])
-    for _ in range(plan.trim):
-        for name in ("x", *_PRICE_FIELDS):
-            del candle[name][0]
-        del volume["x"][0]
-        del volume["y"][0]
-        del volume["marker"]["color"][0]
-    return patch
+def waiting_state(symbol: str, timeframe: Timeframe, picks: tuple[str, ...]) -> dict[str, Any]:
+    """A chart with no candles yet still follows its stream: the first candle asks for a full figure."""
+    return ChartState(symbol, timeframe.value, -1, 0, 0, 0, picks).to_dict()
 
 
-def chart_update(
-    datastream: DataStream,
-    window: int,
-    *,
-    symbol: str,
-    timeframe_value: str,
-    state_data: dict[str, Any] | None,
-    force_full: bool,
-    decorator: ChartDecorator | None = None,
-) -> tuple[Figure | Patch | Any, dict[str, Any] | Any]:
-    """The tick: nothing, a patch, or a whole figure, together with the new chart state.
-
-    `decorator` adds the picked indicators and the signal markers to whichever is sent."""
+def full_chart(
+    services: Services, symbol: str, timeframe_value: str, picks: list[str] | None
+) -> tuple[Figure, dict[str, Any] | None]:
+    """The whole figure of a stream with its picks and markers, and the state the page then follows."""
     try:
         timeframe = Timeframe(timeframe_value)
     except ValueError:
         return empty_figure(f"Unknown timeframe {timeframe_value!r}"), None
-    state = ChartState.from_dict(state_data)
-    if state is not None and (state.symbol, state.timeframe) != (symbol, timeframe.value):
-        state = None
-    if not force_full and state is not None and datastream.version(symbol, timeframe) == state.version:
-        return no_update, no_update
-    try:
-        snapshot = datastream.snapshot(symbol, timeframe, limit=window + 60)
-    except KeyError:
+    chosen = tuple(picks or ())
+    signals_version = services.analytics.signals_version()  # before reading: a later change shows
+    buffer = read_buffer(services, symbol, timeframe)
+    if buffer is None:
         return empty_figure(f"{symbol} {timeframe.value} is not streamed"), None
-    if len(snapshot) == 0:
-        return empty_figure(f"Waiting for {symbol} {timeframe.value} candles…"), None
-    if not force_full and state is not None:
-        plan = plan_patch(state, snapshot, window)
-        if plan is not None:
-            patch, after = patch_from_plan(plan), state_after(state, snapshot, plan)
-            if plan.append["x"] or plan.trim:
-                patch["layout"]["xaxis"]["autorangeoptions"] = time_axis_clip(
-                    after.first_open_time, after.last_open_time, timeframe.milliseconds
-                )
-            if decorator is not None:
-                decorator.patch(patch, snapshot.tail(after.count))
-            return patch, after.to_dict()
-    shown = snapshot.tail(window)
-    figure = candlestick_figure(shown)
-    if decorator is not None:
-        figure = decorator.full(figure, shown)
-    return figure, ChartState.of(shown).to_dict()
+    if len(buffer) == 0:
+        return empty_figure(f"Waiting for {symbol} {timeframe.value} candles…"), waiting_state(
+            symbol, timeframe, chosen
+        )
+    inputs = chart_inputs(services, buffer, chosen, services.settings.ui.chart_candles)
+    figure = decorate_figure(
+        candlestick_figure(inputs.shown), inputs.shown, inputs.indicators, inputs.signals
+    )
+    state = ChartState.of(inputs.shown, chosen, signals_version, markers_fingerprint(inputs.signals))
+    return figure, state.to_dict()
+
+
+@dataclass(frozen=True, slots=True)
+class ChartPush:
+    """What one chart state needs next: a message for the page (None: nothing to send) and the state
+    the page will be in once it applied it."""
+
+    message: dict[str, Any] | None
+    state: ChartState
+
+
+def _rows(plan_columns: dict[str, list[Any]], take: slice) -> list[list[Any]]:
+    names = ("x", "open", "high", "low", "close", "volume")
+    return [list(row) for row in zip(*(plan_columns[name][take] for name in names), strict=True)]
+
+
+def chart_push(services: Services, state: ChartState) -> ChartPush:
+    """The compact update from `state` to the stream's current version (pure but for the reads).
+
+    Message: `{"base": state, "state": new state, "at": index, "rows": [[t, o, h, l, c, v], ...],
+    "trim": n, "ind": [[y, ...] per indicator trace], "clip": {...}?, "markers": [buy, sell]?,
+    "marker_index": i?, "props": {component id: {prop: value}}}`; the first row rewrites the candle at
+    `at`, the rest are appended, then `trim` candles leave the front. `{"resync": true}` asks the page
+    for a full figure (history changed under the chart, or too much arrived at once)."""
+    timeframe = Timeframe(state.timeframe)
+    signals_version = services.analytics.signals_version()
+    buffer = read_buffer(services, state.symbol, timeframe)
+    if buffer is None or len(buffer) == 0:
+        return ChartPush(None, state)
+    if buffer.version == state.version and signals_version == state.signals_version:
+        return ChartPush(None, state)
+    window = services.settings.ui.chart_candles
+    message: dict[str, Any] = {"base": state.to_dict()}
+    after = state
+    shown = buffer.tail(state.count)
+    if buffer.version != state.version:
+        plan = plan_patch(state, buffer, window)
+        if plan is None:
+            return ChartPush(RESYNC, state)
+        after = state_after(state, buffer, plan)
+        shown = buffer.tail(after.count)
+        appended = len(plan.append["x"])
+        series = picked_series(services, buffer, state.picks, after.count)
+        traces = indicator_traces(shown, series)
+        message["at"] = plan.replace_from
+        message["rows"] = _rows(plan.replace, slice(0, 1)) + _rows(plan.append, slice(None))
+        message["trim"] = plan.trim
+        message["ind"] = [trace["y"][len(trace["y"]) - appended - 1 :] for trace in traces]
+        if appended or plan.trim:
+            message["clip"] = time_axis_clip(
+                after.first_open_time, after.last_open_time, timeframe.milliseconds
+            )
+        message["props"] = metrics_props(services, state.symbol, timeframe, shown)
+    if signals_version != state.signals_version:
+        signals = window_signals(services, shown)
+        fingerprint = markers_fingerprint(signals)
+        if fingerprint != state.markers:
+            series = picked_series(services, buffer, state.picks, len(shown))
+            message["marker_index"] = FIRST_DECORATION_TRACE + sum(len(item.outputs) for item in series)
+            message["markers"] = marker_traces(signals, shown)
+        after = replace(after, signals_version=signals_version, markers=fingerprint)
+    if "rows" not in message and "markers" not in message:
+        return ChartPush(None, after)  # only the bookkeeping moved; the page shows the same
+    message["state"] = after.to_dict()
+    return ChartPush(message, after)
 
 
 def register_callbacks(app: Dash, services: Services) -> None:
     @app.callback(
         Output(ids.PRICE_CHART, "figure"),
         Output(ids.CHART_STATE, "data"),
-        Input(ids.CHART_TICK, "n_intervals"),
         Input(ids.SYMBOL_SELECT, "value"),
         Input(ids.TIMEFRAME_SELECT, "value"),
         Input(INDICATOR_PICKER, "value"),
-        State(ids.CHART_STATE, "data"),
+        Input(ids.CHART_RESYNC, "data"),
     )
-    def _tick(
-        _n: int, symbol: str, timeframe: str, picked: list[str] | None, state: dict[str, Any] | None
-    ) -> tuple[Figure | Patch | Any, dict[str, Any] | Any]:
-        force_full = ctx.triggered_id in (ids.SYMBOL_SELECT, ids.TIMEFRAME_SELECT, INDICATOR_PICKER)
-        return chart_update(
-            services.market.datastream,
-            services.settings.ui.chart_candles,
-            symbol=symbol,
-            timeframe_value=timeframe,
-            state_data=state,
-            force_full=force_full,
-            decorator=ChartDecorator(services, picked),
-        )
+    def _full(
+        symbol: str, timeframe: str, picked: list[str] | None, _resync: Any
+    ) -> tuple[Figure, dict[str, Any] | None]:
+        return full_chart(services, symbol, timeframe, picked)
+
+    # The page's push script follows whatever state the last full figure left (assets/30_push.js).
+    app.clientside_callback(
+        "function (state) { if (window.thebotPush) { window.thebotPush.follow(state); }"
+        " return window.dash_clientside.no_update; }",
+        Output(ids.CHART_FOLLOW, "data"),
+        Input(ids.CHART_STATE, "data"),
+    )

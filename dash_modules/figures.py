@@ -6,7 +6,7 @@ Times go to Plotly as epoch milliseconds on a date axis: smaller payloads than I
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -159,7 +159,8 @@ def candlestick_figure(snapshot: CandleSnapshot, *, title: str = "") -> Figure:
 
 @dataclass(frozen=True, slots=True)
 class ChartState:
-    """What the browser is showing, kept in a dcc.Store so the tick callback can patch it."""
+    """What the browser is showing: the push channel patches from exactly this state (and the page
+    asks for a full figure when a patch's base is not its state)."""
 
     symbol: str
     timeframe: str
@@ -167,9 +168,18 @@ class ChartState:
     first_open_time: int
     last_open_time: int
     count: int
+    picks: tuple[str, ...] = ()
+    signals_version: int = -1
+    markers: str = ""
 
     @classmethod
-    def of(cls, snapshot: CandleSnapshot) -> ChartState:
+    def of(
+        cls,
+        snapshot: CandleSnapshot,
+        picks: tuple[str, ...] = (),
+        signals_version: int = -1,
+        markers: str = "",
+    ) -> ChartState:
         count = len(snapshot)
         return cls(
             symbol=snapshot.symbol,
@@ -178,6 +188,9 @@ class ChartState:
             first_open_time=int(snapshot.open_time[0]) if count else 0,
             last_open_time=int(snapshot.open_time[-1]) if count else 0,
             count=count,
+            picks=picks,
+            signals_version=signals_version,
+            markers=markers,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -188,6 +201,9 @@ class ChartState:
             "first_open_time": self.first_open_time,
             "last_open_time": self.last_open_time,
             "count": self.count,
+            "picks": list(self.picks),
+            "signals_version": self.signals_version,
+            "markers": self.markers,
         }
 
     @classmethod
@@ -202,8 +218,11 @@ class ChartState:
                 first_open_time=int(data["first_open_time"]),
                 last_open_time=int(data["last_open_time"]),
                 count=int(data["count"]),
+                picks=tuple(str(pick) for pick in data.get("picks") or ()),
+                signals_version=int(data.get("signals_version", -1)),
+                markers=str(data.get("markers", "")),
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
 
 
@@ -253,9 +272,8 @@ def state_after(state: ChartState, snapshot: CandleSnapshot, plan: PatchPlan) ->
     count = state.count + len(plan.append["x"]) - plan.trim
     times = snapshot.open_time
     last_index = len(snapshot) - 1
-    return ChartState(
-        symbol=state.symbol,
-        timeframe=state.timeframe,
+    return replace(
+        state,
         version=snapshot.version,
         first_open_time=int(times[last_index - count + 1]),
         last_open_time=int(times[last_index]),

@@ -16,6 +16,9 @@ METRIC_UPDATED = "metric-updated"
 STREAM_WARNING = "stream-warning"
 URL = "url"
 PAGE_CONTENT = "page-content"
+CHART_RESYNC = "chart-resync"
+CHART_FOLLOW = "chart-follow"
+PUSH_STATUS = "push-status"
 
 # alerts: the global toast layer (every page) and the alert centre (/alerts)
 ALERT_TOASTS = "alert-toasts"

@@ -1,9 +1,9 @@
 """Indicators and signals on the page: the picker, the chart decoration and the latest-signals table.
 
-The chart module builds the candles; `ChartDecorator` adds what the analyst picked (overlays on the price
-axis, oscillators in panels below the volume) and the signal markers, both on full figures and on the
-tick's patches. Figure building is pure (`decorate_figure`, `marker_traces`, `signal_rows`): data in,
-figure dicts out, tested without a browser.
+The chart module builds the candles; the functions here add what the analyst picked (overlays on the
+price axis, oscillators in panels below the volume) and the signal markers. Figure building is pure
+(`decorate_figure`, `indicator_traces`, `marker_traces`, `signal_rows`): data in, figure dicts out,
+tested without a browser.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import dash_bootstrap_components as dbc
 import numpy as np
-from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
+from dash import Dash, Input, Output, dcc, html
 
 from dash_modules import ids
 from dash_modules.figures import DOWN_COLOR, GRID, MUTED, UP_COLOR, Figure
@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 # Component ids (also used by the browser test).
 INDICATOR_PICKER = "indicator-picker"
 SIGNAL_TABLE = "signal-table"
-SIGNAL_STATE = "signal-table-state"
 CONFLUENCE_BADGE = "confluence-badge"
 
 BUY_MARKERS = "BUY signals"
@@ -59,7 +58,7 @@ class IndicatorSeries:
 # -- pure figure building -----------------------------------------------------------------------------
 
 
-def _clean(values: np.ndarray[Any, Any]) -> list[float | None]:
+def clean_values(values: np.ndarray[Any, Any]) -> list[float | None]:
     return [None if math.isnan(value) else float(f"{value:.10g}") for value in values.tolist()]
 
 
@@ -73,25 +72,24 @@ def align(
     if len(series_times):
         found = series_times[positions] == candle_times
         result[found] = np.asarray(values, dtype=np.float64)[positions[found]]
-    return _clean(result)
+    return clean_values(result)
 
 
 def _trace_name(series: IndicatorSeries, output: str) -> str:
     return series.name if len(series.outputs) == 1 else f"{series.name} {output}"
 
 
-def marker_offset(candles: CandleSnapshot) -> float:
-    """How far below the low (above the high) a marker sits: a quarter of the typical candle range."""
-    if len(candles) == 0:
-        return 0.0
-    spread = float(np.median(candles.high - candles.low))
-    return max(spread * 0.25, float(np.median(candles.close)) * 1e-5)
+def marker_offset(candles: CandleSnapshot, index: int) -> float:
+    """How far below the low (above the high) a marker sits: a quarter of its own candle's range, at
+    least 0.04 % of the price. Per candle, so a pushed update that rewrites one candle leaves every
+    other marker exactly where a rebuilt figure would put it."""
+    spread = float(candles.high[index] - candles.low[index])
+    return max(spread * 0.25, float(candles.close[index]) * 4e-4)
 
 
 def marker_traces(signals: Sequence[Signal], candles: CandleSnapshot) -> list[dict[str, Any]]:
     """Green triangles below the candle for BUY, red triangles above for SELL (provisional ones faded)."""
     index_of = {int(t): i for i, t in enumerate(candles.open_time.tolist())}
-    offset = marker_offset(candles)
     traces = []
     for side, name, color, symbol in (
         (Side.BUY, BUY_MARKERS, UP_COLOR, "triangle-up"),
@@ -108,6 +106,7 @@ def marker_traces(signals: Sequence[Signal], candles: CandleSnapshot) -> list[di
                 continue
             level = stacked.get(signal.time, 0)
             stacked[signal.time] = level + 1
+            offset = marker_offset(candles, index)
             if side is Side.BUY:
                 y.append(float(candles.low[index]) - offset * (1 + 1.5 * level))
             else:
@@ -141,15 +140,12 @@ def marker_traces(signals: Sequence[Signal], candles: CandleSnapshot) -> list[di
     return traces
 
 
-def decoration_traces(
-    candles: CandleSnapshot, indicators: Sequence[IndicatorSeries], signals: Sequence[Signal]
-) -> list[dict[str, Any]]:
-    """Every trace after the candles and volume, in a fixed order: indicators as picked, then markers."""
+def indicator_traces(candles: CandleSnapshot, indicators: Sequence[IndicatorSeries]) -> list[dict[str, Any]]:
+    """One trace per drawn output of the picked indicators, in pick order."""
     x = candles.open_time.tolist()
     traces: list[dict[str, Any]] = []
     panel = 0
     color = 0
-    offset = marker_offset(candles)
     for series in indicators:
         if series.placement is Placement.PANEL:
             axis = f"y{3 + panel}"
@@ -172,9 +168,9 @@ def decoration_traces(
                     mode="markers",
                     y=[
                         (
-                            float(candles.low[i]) - 2.5 * offset
+                            float(candles.low[i]) - 2.5 * marker_offset(candles, i)
                             if up
-                            else float(candles.high[i]) + 2.5 * offset
+                            else float(candles.high[i]) + 2.5 * marker_offset(candles, i)
                         )
                         if v not in (None, 0)
                         else None
@@ -191,8 +187,14 @@ def decoration_traces(
                 )
             color += 1
             traces.append(trace)
-    traces.extend(marker_traces(signals, candles))
     return traces
+
+
+def decoration_traces(
+    candles: CandleSnapshot, indicators: Sequence[IndicatorSeries], signals: Sequence[Signal]
+) -> list[dict[str, Any]]:
+    """Every trace after the candles and volume, in a fixed order: indicators as picked, then markers."""
+    return [*indicator_traces(candles, indicators), *marker_traces(signals, candles)]
 
 
 def decorate_figure(
@@ -222,14 +224,6 @@ def decorate_figure(
             }
         layout["xaxis"] = {**layout.get("xaxis", {}), "anchor": f"y{2 + count}"}
     return {**figure, "data": data, "layout": layout}
-
-
-def patch_decorations(
-    patch: Patch, candles: CandleSnapshot, indicators: Sequence[IndicatorSeries], signals: Sequence[Signal]
-) -> None:
-    """Rewrite the decoration traces of a figure built by `decorate_figure` with the same picks."""
-    for offset, trace in enumerate(decoration_traces(candles, indicators, signals)):
-        patch["data"][FIRST_DECORATION_TRACE + offset] = trace
 
 
 def signal_rows(signals: Sequence[Signal]) -> list[dict[str, Any]]:
@@ -269,49 +263,6 @@ def signal_table(rows: Sequence[dict[str, Any]]) -> Any:
 # -- wiring to the services ---------------------------------------------------------------------------
 
 
-class ChartDecorator:
-    """What the chart tick calls to add the picked indicators and the markers to its figure or patch."""
-
-    def __init__(self, services: Services, picked: Sequence[str] | None) -> None:
-        self._analytics = services.analytics
-        self._datastream = services.market.datastream
-        self._picked = list(picked or [])
-
-    def _inputs(self, candles: CandleSnapshot) -> tuple[list[IndicatorSeries], list[Signal]]:
-        analytics = self._analytics
-        series: list[IndicatorSeries] = []
-        buffer = self._datastream.snapshot(candles.symbol, candles.timeframe) if self._picked else None
-        for name in self._picked:
-            try:
-                info = analytics.factory.info(name)
-                assert buffer is not None
-                outputs = analytics.factory.compute(name, buffer)
-            except IndicatorError:
-                logger.warning("picker asked for unknown indicator %r", name)
-                continue
-            series.append(
-                IndicatorSeries(
-                    name=name,
-                    placement=info.placement,
-                    outputs={
-                        output: align(candles.open_time, buffer.open_time, values)
-                        for output, values in outputs.items()
-                        if not info.chart_outputs or output in info.chart_outputs
-                    },
-                )
-            )
-        signals = analytics.signals(candles.symbol, candles.timeframe, limit=MARKER_SIGNALS)
-        return series, signals
-
-    def full(self, figure: Figure, candles: CandleSnapshot) -> Figure:
-        indicators, signals = self._inputs(candles)
-        return decorate_figure(figure, candles, indicators, signals)
-
-    def patch(self, patch: Patch, candles: CandleSnapshot) -> None:
-        indicators, signals = self._inputs(candles)
-        patch_decorations(patch, candles, indicators, signals)
-
-
 def picker_options(services: Services) -> list[dict[str, str]]:
     return [
         {"label": f"{item['name']} · {item['display_name']}", "value": item["name"]}
@@ -349,7 +300,6 @@ def signals_card(services: Services) -> Any:
         [
             dbc.CardHeader("Latest signals", className="small text-uppercase"),
             dbc.CardBody(html.Div(id=SIGNAL_TABLE, className="signal-table-wrap"), className="p-0"),
-            dcc.Store(id=SIGNAL_STATE, data=None),
         ],
         className="signals-card mt-2",
     )
@@ -368,25 +318,31 @@ def confluence_badge(confluence: dict[str, Any]) -> Any:
     )
 
 
-def register_callbacks(app: Dash, services: Services) -> None:
+def signal_props(services: Services, symbol: str, timeframe: str) -> dict[str, dict[str, Any]]:
+    """The latest-signals table and the confluence badge for one stream, as component props (the
+    callback renders them on navigation; the push channel sends them when a signal is raised)."""
     analytics = services.analytics
+    try:
+        signals = analytics.signals(symbol, timeframe, limit=SIGNAL_ROWS)
+        confluence = analytics.confluence(symbol)
+    except IndicatorError as error:
+        return {
+            SIGNAL_TABLE: {"children": html.Div(str(error), className="text-warning small")},
+            CONFLUENCE_BADGE: {"children": None},
+        }
+    return {
+        SIGNAL_TABLE: {"children": signal_table(signal_rows(signals))},
+        CONFLUENCE_BADGE: {"children": confluence_badge(confluence)},
+    }
 
+
+def register_callbacks(app: Dash, services: Services) -> None:
     @app.callback(
         Output(SIGNAL_TABLE, "children"),
         Output(CONFLUENCE_BADGE, "children"),
-        Output(SIGNAL_STATE, "data"),
-        Input(ids.CHART_TICK, "n_intervals"),
         Input(ids.SYMBOL_SELECT, "value"),
         Input(ids.TIMEFRAME_SELECT, "value"),
-        State(SIGNAL_STATE, "data"),
     )
-    def _signals(_n: int, symbol: str, timeframe: str, state: Any) -> tuple[Any, Any, Any]:
-        key = [symbol, timeframe, analytics.signals_version()]
-        if state == key:
-            return no_update, no_update, no_update
-        try:
-            signals = analytics.signals(symbol, timeframe, limit=SIGNAL_ROWS)
-            confluence = analytics.confluence(symbol)
-        except IndicatorError as error:
-            return html.Div(str(error), className="text-warning small"), None, None
-        return signal_table(signal_rows(signals)), confluence_badge(confluence), key
+    def _signals(symbol: str, timeframe: str) -> tuple[Any, Any]:
+        props = signal_props(services, symbol, timeframe)
+        return props[SIGNAL_TABLE]["children"], props[CONFLUENCE_BADGE]["children"]

@@ -64,6 +64,7 @@ def frame(services: Services, pages: list[Page], body: Any) -> Any:
         [
             dcc.Location(id=ids.URL, refresh=False),
             navbar(services, pages),
+            html.Div(id=ids.PUSH_STATUS, className="push-status", role="status"),
             dbc.Container(body, id=ids.PAGE_CONTENT, fluid=True, className="page-body"),
             # Toasts, sound and their stores on every page.
             *alerts_page.toast_layer(services),

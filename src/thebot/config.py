@@ -97,6 +97,9 @@ class UiSettings:
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8050
+    # Required to bind anything but loopback; THEBOT_AUTH_TOKEN in the environment takes precedence.
+    auth_token: str = ""
+    allowed_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _require(0 <= self.port <= 65_535, "server.port", "must be a TCP port number (0-65535)")

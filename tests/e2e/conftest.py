@@ -48,8 +48,8 @@ class RunningApp:
         return self.log_path.read_text(errors="replace")
 
 
-def start_app(tmp_path: Path, *extra: str, timeout: float = 60.0) -> RunningApp:
-    port = free_port()
+def start_app(tmp_path: Path, *extra: str, timeout: float = 60.0, port: int | None = None) -> RunningApp:
+    port = port or free_port()
     log_path = tmp_path / f"app-{port}.log"
     log_file = log_path.open("wb")
     process = subprocess.Popen(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
-from tests.e2e.conftest import RunningApp
+from tests.e2e.conftest import RunningApp, start_app, stop_app
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +31,7 @@ def chart_tail(page: Any) -> dict[str, Any] | None:
     )
 
 
-def test_live_chart_end_to_end(browser: Any, sim_app: RunningApp) -> None:
+def test_live_chart_end_to_end(browser: Any, sim_app: RunningApp, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -102,5 +104,48 @@ def test_live_chart_end_to_end(browser: Any, sim_app: RunningApp) -> None:
         "() => document.querySelector('#connection-status').innerText.trim() === 'Live'", timeout=15_000
     )
     assert page.inner_text("#metric-last-price").strip() not in ("", "—")
+
+    # 5) The push channel is what moves the chart: no dcc.Interval anywhere in the page, the chart's
+    #    last close is the last pushed close, and every chart update came as a small pushed message.
+    layout = requests.get(f"{sim_app.url}/_dash-layout", timeout=10).text
+    assert '"type":"Interval"' not in layout.replace(" ", "")
+    pushed = page.evaluate(
+        "(s) => { const p = window.thebotPush.stats; const gd = document.querySelector(s);"
+        " const n = gd.data[0].close.length; const last = p.applied[p.applied.length - 1];"
+        " return {messages: p.chartMessages, last: last, shown: gd.data[0].close[n - 1],"
+        " bytes: p.chartBytes.slice().sort((a, b) => a - b)}; }",
+        GRAPH,
+    )
+    assert pushed["messages"] >= 5
+    page.wait_for_function(
+        "(s) => { const p = window.thebotPush.stats; const gd = document.querySelector(s);"
+        " const last = p.applied[p.applied.length - 1]; const c = gd.data[0].close;"
+        " return last && c[c.length - 1] === last.close; }",
+        arg=GRAPH,
+        timeout=10_000,
+    )
+    median = pushed["bytes"][len(pushed["bytes"]) // 2]
+    assert median < 2_000, f"median pushed chart message {median} bytes"
+
+    # 6) The server goes away: the page says so at once, and when a server is back on the same address it
+    #    reconnects by itself, asks for a fresh figure and the chart moves again.
+    port = int(sim_app.url.rsplit(":", 1)[1])
+    stop_app(sim_app)
+    page.wait_for_function(
+        "() => document.querySelector('#push-status').classList.contains('push-down')", timeout=20_000
+    )
+    assert "reconnecting" in page.inner_text("#push-status")
+    restarted = start_app(tmp_path, "--source", "sim", "--speed", "60", port=port)
+    try:
+        page.wait_for_function(
+            "() => !document.querySelector('#push-status').classList.contains('push-down')", timeout=30_000
+        )
+        count = page.evaluate("() => window.thebotPush.stats.chartMessages")
+        page.wait_for_function("(n) => window.thebotPush.stats.chartMessages > n", arg=count, timeout=20_000)
+    finally:
+        stop_app(restarted)
     page.close()
+    # While the server was down the browser logged its failed requests; nothing else may be there.
+    expected = ("ERR_CONNECTION_REFUSED", "ERR_INCOMPLETE_CHUNKED_ENCODING", "ERR_EMPTY_RESPONSE", "500")
+    errors = [error for error in errors if not any(code in error for code in expected)]
     assert errors == [], f"browser console errors: {errors}"

@@ -73,6 +73,7 @@ class StreamStatus:
 UpdateObserver = Callable[[StreamKey, Candle], Any]
 CloseObserver = Callable[[StreamKey, Candle], Any]
 GapObserver = Callable[[Gap], Any]
+ChangeListener = Callable[[StreamKey], Any]
 
 
 class _Buffer:
@@ -183,6 +184,7 @@ class DataStream:
         self._update_observers: list[UpdateObserver] = []
         self._close_observers: list[CloseObserver] = []
         self._gap_observers: list[GapObserver] = []
+        self._change_listeners: list[ChangeListener] = []
         self._stale_after_ms = stale_after_ms or _default_stale_after_ms
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -234,6 +236,12 @@ class DataStream:
 
     def add_gap_observer(self, observer: GapObserver) -> None:
         self._gap_observers.append(observer)
+
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        """`listener(key)` after every applied update, on the writer's thread. Unlike an update observer
+        it gets no Candle, so the socket's hot path builds none for it: it is for "something moved,
+        look when you can" (the page's push), and must only flag and return."""
+        self._change_listeners.append(listener)
 
     # -- writes --------------------------------------------------------------------------------------
 
@@ -336,6 +344,11 @@ class DataStream:
             self._notify(self._close_observers, key, closed_candle)
         if self._update_observers and candle is not None:
             self._notify(self._update_observers, key, candle)
+        for listener in self._change_listeners:
+            try:
+                listener(key)
+            except Exception:
+                logger.exception("change listener %r failed", listener)
         return UpdateKind.APPENDED if appended else UpdateKind.REPLACED
 
     def merge(self, symbol: str, timeframe: Timeframe, candles: Iterable[Candle]) -> int:
@@ -385,6 +398,11 @@ class DataStream:
                 rows["closed"][:-1] = True
             buffer.replace_all(rows, total)
             buffer.version += 1
+        for listener in self._change_listeners:
+            try:
+                listener(key)
+            except Exception:
+                logger.exception("change listener %r failed", listener)
         return total - before
 
     # -- reads ---------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from thebot.config import Settings
 from thebot.events import Event, SignalRaised, SignalWithdrawn
 from thebot.indicators import IndicatorError, IndicatorFactory
 from thebot.market.datastream import DataStream
-from thebot.market.models import Candle, StreamKey
+from thebot.market.models import Candle, CandleSnapshot, StreamKey
 from thebot.market.timeframe import Timeframe
 from thebot.signals.aggregator import SignalAggregator
 from thebot.signals.engine import StreamEvaluator, evaluate_history, to_signal
@@ -104,6 +104,7 @@ class AnalyticsService:
         self._subscribed = False
         self._running = False
         self._series_cache: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
+        self._columns_cache: OrderedDict[tuple[Any, ...], dict[str, np.ndarray[Any, Any]]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     @property
@@ -325,6 +326,29 @@ class AnalyticsService:
             while len(self._series_cache) > SERIES_CACHE_SIZE:
                 self._series_cache.popitem(last=False)
         return rows
+
+    def indicator_columns(
+        self, snapshot: CandleSnapshot, name: str, params: Mapping[str, object] | None = None
+    ) -> dict[str, np.ndarray[Any, Any]]:
+        """Outputs aligned with `snapshot`'s rows (a whole-buffer snapshot, so warm-up happens before
+        the visible window), cached by stream, version and length: every open page asks for the same
+        version of the same stream, and only the first ask computes. Callers must not modify them."""
+        spec = self.factory.spec(name, params)
+        cache_key = (snapshot.symbol, snapshot.timeframe, spec, snapshot.version, len(snapshot))
+        with self._cache_lock:
+            cached = self._columns_cache.get(cache_key)
+            if cached is not None:
+                self._columns_cache.move_to_end(cache_key)
+                return cached
+        outputs = {
+            output: np.asarray(values, dtype=np.float64)
+            for output, values in self.factory.compute(spec, snapshot).items()
+        }
+        with self._cache_lock:
+            self._columns_cache[cache_key] = outputs
+            while len(self._columns_cache) > SERIES_CACHE_SIZE:
+                self._columns_cache.popitem(last=False)
+        return outputs
 
     def signals(
         self, symbol: str, timeframe: Timeframe | str | None = None, limit: int = 100

@@ -11,21 +11,20 @@ from typing import Any
 import duckdb
 import plotly.graph_objects as go
 import pytest
-from dash import Patch
 
-from dash_modules.chart import chart_update
-from dash_modules.figures import CANDLE_TRACE, DOWN_COLOR, UP_COLOR, candlestick_figure
+from dash_modules.chart import chart_push, full_chart
+from dash_modules.figures import CANDLE_TRACE, DOWN_COLOR, UP_COLOR, ChartState, candlestick_figure
 from dash_modules.indicators_panel import (
     BUY_MARKERS,
     SELL_MARKERS,
-    ChartDecorator,
     IndicatorSeries,
     decorate_figure,
     marker_traces,
     signal_rows,
 )
+from dash_modules.push import encode
 from tests.unit.indicators.candle_data import candles_from_rows, generated_candles
-from tests.unit.web.patching import apply_patch
+from tests.unit.web.patching import apply_chart_message
 from thebot.config import Settings
 from thebot.indicators import Placement
 from thebot.market.datastream import DataStream
@@ -111,7 +110,11 @@ def test_signal_rows_for_the_table() -> None:
 @pytest.fixture
 def live() -> Iterator[tuple[DataStream, AnalyticsService, Any]]:
     stream = DataStream(["BTCUSDT"], [Timeframe.M1], capacity=1000)
-    settings = dataclasses.replace(Settings(), signals=SignalSettings(cooldown_bars=0))
+    settings = dataclasses.replace(
+        Settings(),
+        signals=SignalSettings(cooldown_bars=0),
+        ui=dataclasses.replace(Settings().ui, chart_candles=WINDOW),
+    )
     analytics = AnalyticsService(settings, stream, duckdb.connect(":memory:")).start()
     candles = generated_candles(400, seed=12)
     stream.merge("BTCUSDT", Timeframe.M1, [candles.candle(index) for index in range(300)])
@@ -119,58 +122,70 @@ def live() -> Iterator[tuple[DataStream, AnalyticsService, Any]]:
         stream.update("BTCUSDT", Timeframe.M1, dataclasses.replace(candles.candle(index), closed=True))
     stream.update("BTCUSDT", Timeframe.M1, dataclasses.replace(candles.candle(399), closed=False))
     assert analytics.wait_idle()
-    services = SimpleNamespace(market=SimpleNamespace(datastream=stream), analytics=analytics)
+    services = SimpleNamespace(
+        settings=settings, market=SimpleNamespace(datastream=stream), analytics=analytics
+    )
     try:
         yield stream, analytics, services
     finally:
         analytics.stop()
 
 
-def tick(
-    stream: DataStream, decorator: ChartDecorator, state: dict[str, Any] | None, force_full: bool = True
-) -> tuple[Any, Any]:
-    return chart_update(
-        stream,
-        WINDOW,
-        symbol="BTCUSDT",
-        timeframe_value="1m",
-        state_data=state,
-        force_full=force_full,
-        decorator=decorator,
-    )
+PICKS = ["RSI", "BBANDS", "CDLENGULFING", "EMA?timeperiod=50"]
 
 
-def test_chart_tick_with_picked_indicators_and_markers(
-    live: tuple[DataStream, AnalyticsService, Any],
-) -> None:
+def test_chart_with_picked_indicators_and_markers(live: tuple[DataStream, AnalyticsService, Any]) -> None:
     stream, analytics, services = live
-    decorator = ChartDecorator(services, ["RSI", "BBANDS", "CDLENGULFING"])
-    figure, state = tick(stream, decorator, state=None)
+    figure, state = full_chart(services, "BTCUSDT", "1m", PICKS)
     go.Figure(figure)
     traces = by_name(figure)
     snapshot = stream.snapshot("BTCUSDT", Timeframe.M1)
     rsi = analytics.factory.compute("RSI", snapshot)["real"][-WINDOW:]
     assert traces["RSI"]["y"] == pytest.approx(rsi.tolist())  # warm-up from the whole buffer: no gaps
+    ema50 = analytics.factory.compute("EMA", snapshot, {"timeperiod": 50})["real"][-WINDOW:]
+    assert traces["EMA(50)"]["y"] == pytest.approx(ema50.tolist())
     assert traces["BBANDS middleband"]["yaxis"] == "y"
     visible = [s for s in analytics.signals("BTCUSDT", "1m", 1000) if s.time >= traces["RSI"]["x"][0]]
     assert visible, "no signal in the visible window; the marker check proves nothing"
     drawn = len(traces[BUY_MARKERS]["x"]) + len(traces[SELL_MARKERS]["x"])
     assert drawn == len(visible)
 
-    # A forming update: the patch keeps indicator and marker traces equal to a rebuilt figure.
+    # A forming update: the pushed update keeps indicator traces equal to a rebuilt figure and carries
+    # only the last point of each, with no marker trace (no signal changed).
     last = stream.last_candle("BTCUSDT", Timeframe.M1)
     assert last is not None
     stream.update(
         "BTCUSDT", Timeframe.M1, dataclasses.replace(last, close=last.close * 1.01, high=last.high * 1.01)
     )
-    patch, _ = tick(stream, decorator, state=state, force_full=False)
-    assert isinstance(patch, Patch)
-    patched = apply_patch(figure, patch)
-    rebuilt, _ = tick(stream, decorator, state=None)
+    result = chart_push(services, ChartState.from_dict(state))
+    assert result.message is not None and "markers" not in result.message
+    assert all(len(values) == 1 for values in result.message["ind"])
+    chart_only = {key: value for key, value in result.message.items() if key != "props"}
+    assert len(encode(chart_only)) < 2_000
+    patched = apply_chart_message(figure, result.message)
+    rebuilt, _ = full_chart(services, "BTCUSDT", "1m", PICKS)
     assert json.loads(json.dumps(patched["data"])) == json.loads(json.dumps(rebuilt["data"]))
 
 
+def test_a_new_signal_sends_the_marker_traces_once(live: tuple[DataStream, AnalyticsService, Any]) -> None:
+    stream, analytics, services = live
+    figure, state = full_chart(services, "BTCUSDT", "1m", ["RSI"])
+    shown = stream.snapshot("BTCUSDT", Timeframe.M1).tail(WINDOW)
+    extra = Signal(
+        int(shown.open_time[-2]), "BTCUSDT", Timeframe.M1, Side.BUY, "test", 0.9, 1.0, "new", False
+    )
+    analytics.aggregator.load_history("BTCUSDT", Timeframe.M1, [extra], int(shown.open_time[-2]))
+    result = chart_push(services, ChartState.from_dict(state))
+    assert result.message is not None and "rows" not in result.message
+    assert result.message["marker_index"] == 3  # candles, volume, RSI, then the markers
+    patched = apply_chart_message(figure, result.message)
+    rebuilt, _ = full_chart(services, "BTCUSDT", "1m", ["RSI"])
+    assert json.loads(json.dumps(patched["data"])) == json.loads(json.dumps(rebuilt["data"]))
+    again = chart_push(services, result.state)
+    assert again.message is None  # sent once
+
+
 def test_unknown_pick_is_skipped_not_fatal(live: tuple[DataStream, AnalyticsService, Any]) -> None:
-    stream, _, services = live
-    figure, _ = tick(stream, ChartDecorator(services, ["NOT_AN_INDICATOR", "EMA"]), state=None)
+    _, _, services = live
+    figure, _ = full_chart(services, "BTCUSDT", "1m", ["NOT_AN_INDICATOR", "EMA"])
     assert "EMA" in by_name(figure)

@@ -1,0 +1,108 @@
+"""What the chart draws, read from the services once per stream version and shared by every open page.
+
+A pick is a string: `"RSI"` for the default parameters or `"EMA?timeperiod=50"` (TA-Lib's parameter names
+in URL-query form), so EMA 20 and EMA 50 can be on one chart. Indicator values come from the analytics
+service's cache (keyed by stream version), computed over the whole buffer so warm-up happens before the
+visible window; the chart window is the tail of the same snapshot, so values and candles line up by row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
+
+from dash_modules.indicators_panel import MARKER_SIGNALS, IndicatorSeries, clean_values
+from thebot.indicators import IndicatorError
+from thebot.market.models import CandleSnapshot
+from thebot.market.timeframe import Timeframe
+from thebot.signals.models import Signal
+
+if TYPE_CHECKING:
+    from thebot.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def split_pick(text: str) -> tuple[str, dict[str, str]]:
+    """`"EMA?timeperiod=50"` → `("EMA", {"timeperiod": "50"})`; the factory validates the values."""
+    name, _, query = text.partition("?")
+    return name.strip().upper(), dict(parse_qsl(query, keep_blank_values=True))
+
+
+def pick_label(text: str) -> str:
+    """`"EMA?timeperiod=50"` → `"EMA(50)"`: the name on the chart."""
+    name, params = split_pick(text)
+    return f"{name}({','.join(params.values())})" if params else name
+
+
+@dataclass(frozen=True, slots=True)
+class ChartInputs:
+    """One stream's chart content: the whole buffer, the shown window, picked indicators, signals."""
+
+    buffer: CandleSnapshot
+    shown: CandleSnapshot
+    indicators: list[IndicatorSeries]
+    signals: list[Signal]
+
+
+def read_buffer(services: Services, symbol: str, timeframe: Timeframe) -> CandleSnapshot | None:
+    try:
+        return services.market.datastream.snapshot(symbol, timeframe)
+    except KeyError:
+        return None
+
+
+def picked_series(
+    services: Services, buffer: CandleSnapshot, picks: Sequence[str], count: int
+) -> list[IndicatorSeries]:
+    """The picked indicators over the newest `count` rows of `buffer`; unknown picks are skipped."""
+    analytics = services.analytics
+    series: list[IndicatorSeries] = []
+    for text in picks:
+        name, params = split_pick(text)
+        try:
+            info = analytics.factory.info(name)
+            outputs = analytics.indicator_columns(buffer, name, params)
+        except IndicatorError as error:
+            logger.warning("chart pick %r skipped: %s", text, error)
+            continue
+        series.append(
+            IndicatorSeries(
+                name=pick_label(text),
+                placement=info.placement,
+                outputs={
+                    output: clean_values(values[len(values) - count :] if count else values[:0])
+                    for output, values in outputs.items()
+                    if not info.chart_outputs or output in info.chart_outputs
+                },
+            )
+        )
+    return series
+
+
+def window_signals(services: Services, shown: CandleSnapshot) -> list[Signal]:
+    """The stream's signals on the shown candles (markers elsewhere would pad the axis)."""
+    if len(shown) == 0:
+        return []
+    first = int(shown.open_time[0])
+    signals = services.analytics.signals(shown.symbol, shown.timeframe, limit=MARKER_SIGNALS)
+    return [signal for signal in signals if signal.time >= first]
+
+
+def chart_inputs(services: Services, buffer: CandleSnapshot, picks: Sequence[str], count: int) -> ChartInputs:
+    shown = buffer.tail(count)
+    return ChartInputs(
+        buffer=buffer,
+        shown=shown,
+        indicators=picked_series(services, buffer, picks, len(shown)),
+        signals=window_signals(services, shown),
+    )
+
+
+def markers_fingerprint(signals: Sequence[Signal]) -> str:
+    """Changes exactly when a marker would be added, withdrawn or restyled."""
+    items = sorted((s.time, s.rule, s.side.value, s.provisional) for s in signals)
+    return f"{len(items)}:{hash(tuple(items)) & 0xFFFFFFFF:08x}"

@@ -1,0 +1,314 @@
+"""The push channel: page updates computed once per data change and streamed to every open page.
+
+Server-sent events (`GET /api/push`), one stream per page. The page's script (`assets/30_push.js`)
+applies each message with `dash_clientside.set_props`, turning chart updates into Dash Patches, and
+reconnects by itself, showing a banner while the stream is down.
+
+Why SSE and not Dash's websocket callbacks: a persistent websocket callback runs once per tab and has to
+ask each page for its symbol (a round trip per change) or be restarted on every selection; the FastAPI
+backend also runs ordinary sync callbacks on its event loop, where a full-figure build would stall every
+stream. Here one hub computes each update once, for all pages that show the same thing, and writes the
+same bytes to each of them; EventSource brings reconnection and a visible connection state for free.
+
+Where work happens: a DataStream change listener (market loop thread) only flags the stream and wakes
+the hub; bus events (signals, connection, staleness, backfill) arrive on the hub's loop; the hub's task
+computes at most one round per `MIN_ROUND_SECONDS`, grouping pages by their chart state, so ten pages
+on one chart cost one computation and ten socket writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from dash_modules.chart import chart_push
+from dash_modules.figures import ChartState
+from dash_modules.indicators_panel import signal_props
+from dash_modules.status import connection_props, metrics_props
+from thebot.events import (
+    BackfillProgress,
+    ConnectionChanged,
+    Event,
+    SignalRaised,
+    SignalWithdrawn,
+    StreamFresh,
+    StreamStale,
+)
+from thebot.market.models import StreamKey
+from thebot.market.timeframe import Timeframe
+
+if TYPE_CHECKING:
+    from thebot.events import Subscription
+    from thebot.services import Services
+
+logger = logging.getLogger(__name__)
+
+PUSH_PATH = "/api/push"
+HEARTBEAT_SECONDS = 5.0
+MIN_ROUND_SECONDS = 0.1
+CLIENT_QUEUE_SIZE = 64
+RETRY_MS = 1000
+
+_STATUS_EVENTS = (ConnectionChanged, BackfillProgress)
+_STREAM_EVENTS = (StreamStale, StreamFresh)
+_SIGNAL_EVENTS = (SignalRaised, SignalWithdrawn)
+
+
+def sse(data: bytes, event: str | None = None) -> bytes:
+    head = f"event: {event}\n".encode() if event else b""
+    return head + b"data: " + data + b"\n\n"
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """JSON with Dash components serialised the way the renderer expects them."""
+    return orjson.dumps(message, default=_component_json)
+
+
+def _component_json(value: Any) -> Any:
+    to_json = getattr(value, "to_plotly_json", None)
+    if to_json is None:
+        raise TypeError(f"cannot send {type(value).__name__} to the page")
+    return to_json()
+
+
+@dataclass(eq=False)
+class PushClient:
+    """One open page: its chart state (None when it shows no chart) and its outgoing queue."""
+
+    number: int
+    state: ChartState | None
+    queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE_SIZE))
+    sent_messages: int = 0
+    sent_bytes: int = 0
+    overflows: int = 0
+
+    def send(self, data: bytes) -> None:
+        """Never blocks the hub: a page that cannot keep up gets its backlog replaced by a resync."""
+        try:
+            self.queue.put_nowait(data)
+        except asyncio.QueueFull:
+            self.overflows += 1
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(sse(encode({"resync": True})))
+            if self.state is not None:
+                self.state = None  # it will come back with the state of its new full figure
+            return
+        self.sent_messages += 1
+        self.sent_bytes += len(data)
+
+    @property
+    def stream(self) -> tuple[str, str] | None:
+        return None if self.state is None else (self.state.symbol, self.state.timeframe)
+
+
+class PushHub:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._clients: set[PushClient] = set()
+        self._numbers = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._subscription: Subscription | None = None
+        self._watched: frozenset[StreamKey] = frozenset()
+        self._dirty: set[StreamKey] = set()
+        self._woken = False
+        self._status_due = False
+        self._signal_streams: set[tuple[str, str]] = set()
+        self._metric_streams: set[tuple[str, str]] = set()
+        self._listening = False
+        self.rounds = 0
+        self.chart_messages = 0
+        self.chart_bytes = 0
+
+    # -- lifecycle (on the web server's loop) --------------------------------------------------------
+
+    def ensure_started(self) -> None:
+        if self._task is not None and not self._task.done():
+            return
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._wake = asyncio.Event()
+        self._task = loop.create_task(self._run(), name="push-hub")
+        services = self._services
+        if self._subscription is None:
+            self._subscription = services.bus.subscribe(
+                (*_STATUS_EVENTS, *_STREAM_EVENTS, *_SIGNAL_EVENTS), self._on_event, name="push", loop=loop
+            )
+        if not self._listening:
+            services.market.datastream.add_change_listener(self._on_change)
+            self._listening = True
+
+    def stop(self) -> None:
+        if self._subscription is not None:
+            self._services.bus.unsubscribe(self._subscription)
+            self._subscription = None
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    def connect(self, state: ChartState | None) -> PushClient:
+        client = PushClient(next(self._numbers), state)
+        self._clients.add(client)
+        self._rewatch()
+        client.send(sse(encode({"props": connection_props(self._services), "hello": client.number})))
+        if state is not None:  # catch up with whatever moved while the page was connecting
+            self._flag(StreamKey(state.symbol, Timeframe(state.timeframe)))
+        return client
+
+    def disconnect(self, client: PushClient) -> None:
+        self._clients.discard(client)
+        self._rewatch()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "clients": len(self._clients),
+            "rounds": self.rounds,
+            "chart_messages": self.chart_messages,
+            "chart_bytes": self.chart_bytes,
+            "overflows": sum(client.overflows for client in self._clients),
+        }
+
+    # -- wake-ups ------------------------------------------------------------------------------------
+
+    def _rewatch(self) -> None:
+        self._watched = frozenset(
+            StreamKey(client.state.symbol, Timeframe(client.state.timeframe))
+            for client in self._clients
+            if client.state is not None
+        )
+
+    def _on_change(self, key: StreamKey) -> None:
+        """DataStream change listener: runs on the market loop for every applied update; flags only."""
+        if key in self._watched:
+            self._dirty.add(key)
+            if not self._woken and self._loop is not None:
+                self._woken = True
+                try:
+                    self._loop.call_soon_threadsafe(self._set_wake)
+                except RuntimeError:  # the web server's loop has closed
+                    self._woken = False
+
+    def _set_wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _flag(self, key: StreamKey) -> None:
+        self._dirty.add(key)
+        self._set_wake()
+
+    async def _on_event(self, event: Event) -> None:
+        if isinstance(event, _STATUS_EVENTS):
+            self._status_due = True
+        elif isinstance(event, _STREAM_EVENTS):
+            self._status_due = True
+            self._metric_streams.add((event.symbol, event.timeframe))
+        elif isinstance(event, _SIGNAL_EVENTS):
+            self._signal_streams.add((event.symbol, event.timeframe))
+            self._dirty.add(StreamKey(event.symbol, Timeframe(event.timeframe)))  # markers may change
+        self._set_wake()
+
+    # -- rounds --------------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            self._woken = False
+            try:
+                self._round()
+            except Exception:
+                logger.exception("push round failed; the next change tries again")
+            self.rounds += 1
+            await asyncio.sleep(MIN_ROUND_SECONDS)
+
+    def _round(self) -> None:
+        services = self._services
+        dirty, self._dirty = self._dirty, set()
+        if self._status_due:
+            self._status_due = False
+            data = sse(encode({"props": connection_props(services)}))
+            for client in list(self._clients):
+                client.send(data)
+        groups: dict[ChartState, list[PushClient]] = {}
+        for client in self._clients:
+            if client.state is not None:
+                groups.setdefault(client.state, []).append(client)
+        for state, clients in groups.items():
+            key = StreamKey(state.symbol, Timeframe(state.timeframe))
+            if key not in dirty:
+                continue
+            started = time.perf_counter()
+            result = chart_push(services, state)
+            if result.message is not None:
+                data = sse(encode({"chart": result.message} if "base" in result.message else result.message))
+                self.chart_messages += len(clients)
+                self.chart_bytes += len(data) * len(clients)
+                for client in clients:
+                    client.send(data)
+            for client in clients:
+                if client.state is state:
+                    client.state = result.state if "resync" not in (result.message or {}) else None
+            logger.debug(
+                "push %s %s in %.2f ms",
+                key,
+                "sent" if result.message else "idle",
+                (time.perf_counter() - started) * 1000,
+            )
+        # A signal on any timeframe moves the symbol's confluence badge: every chart of the symbol hears.
+        symbols = {symbol for symbol, _ in self._signal_streams}
+        self._signal_streams.clear()
+        self._send_per_stream(
+            {stream for client in self._clients if (stream := client.stream) and stream[0] in symbols},
+            lambda symbol, timeframe: signal_props(services, symbol, timeframe),
+        )
+        stale, self._metric_streams = self._metric_streams, set()
+        self._send_per_stream(
+            stale, lambda symbol, timeframe: metrics_props(services, symbol, Timeframe(timeframe))
+        )
+        self._rewatch()
+
+    def _send_per_stream(
+        self, streams: set[tuple[str, str]], build: Callable[[str, str], dict[str, Any]]
+    ) -> None:
+        for symbol, timeframe in streams:
+            clients = [client for client in self._clients if client.stream == (symbol, timeframe)]
+            if clients:
+                data = sse(encode({"props": build(symbol, timeframe)}))
+                for client in clients:
+                    client.send(data)
+
+
+async def client_stream(hub: PushHub, client: PushClient) -> AsyncIterator[bytes]:
+    """The SSE body for one page: its queue, with a heartbeat so a silent stream is told from a dead
+    one (the page reconnects when heartbeats stop)."""
+    try:
+        yield f"retry: {RETRY_MS}\n\n".encode()
+        while True:
+            try:
+                data = await asyncio.wait_for(client.queue.get(), HEARTBEAT_SECONDS)
+            except TimeoutError:
+                data = sse(b"{}", event="ping")
+            yield data
+    finally:
+        hub.disconnect(client)
+
+
+def chart_state_param(raw: str | None) -> ChartState | None:
+    """The page's chart state from the `chart` query parameter (JSON), or None."""
+    if not raw:
+        return None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return ChartState.from_dict(data) if isinstance(data, dict) else None
