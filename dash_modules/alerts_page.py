@@ -1,8 +1,9 @@
 """Alerts in the browser: the global toast layer (every page) and the alert centre at /alerts.
 
-The toast layer reads new alerts behind one function, `toast_payload`, so the server push channel
-(issue #8) can send the same payload on `AlertFired`; until it lands, one 1 s `dcc.Interval` asks
-`alert_manager.since(cursor)` and answers `no_update` when nothing is new. Sound is played by a
+The push channel sets `alert-news` on every `AlertFired`; the page's toast callback then asks
+`alert_manager.since(cursor)` (its own cursor: a page opened later does not replay old alerts) and
+builds the toasts with `toast_payload`. A slow `dcc.Interval` is the safety net for alerts fired while
+a page's push stream was reconnecting; it answers `no_update` when nothing is new. Sound is played by a
 clientside callback that catches Chromium's autoplay refusal and shows "sound blocked" instead of
 failing silently; the choice to enable sound and the muted types are remembered in local storage.
 """
@@ -31,7 +32,8 @@ from thebot.events import now_ms
 if TYPE_CHECKING:
     from thebot.services import Services
 
-TOAST_INTERVAL_MS = 1000
+# Fallback only: the push channel brings new alerts at once.
+TOAST_INTERVAL_MS = 10_000
 MAX_TOASTS = 6
 HISTORY_ROWS = 200
 SOUND_TYPES = [alert_type.value.lower() for alert_type in AlertType]
@@ -133,6 +135,8 @@ def toast_layer(services: Services) -> list[Any]:
     return [
         html.Div([], id=ids.ALERT_TOASTS, className="alert-toasts"),
         dcc.Interval(id=ids.ALERT_TICK, interval=TOAST_INTERVAL_MS, n_intervals=0),
+        # A DOM element, not a Store: the push script only sets props of elements present in the page.
+        html.Div(id=ids.ALERT_NEWS, hidden=True, title=""),
         dcc.Store(id=ids.ALERT_CURSOR, storage_type="memory", data=None),
         dcc.Store(id=ids.ALERT_PLAY, storage_type="memory", data=None),
         dcc.Store(id=ids.ALERT_SOUND_ENABLED, storage_type="local", data=False),
@@ -209,12 +213,17 @@ def register_toasts(app: Dash, services: Services) -> None:
         Output(ids.ALERT_CURSOR, "data"),
         Output(ids.ALERT_PLAY, "data"),
         Input(ids.ALERT_TICK, "n_intervals"),
+        Input(ids.ALERT_NEWS, "title"),
         State(ids.ALERT_CURSOR, "data"),
         State(ids.ALERT_TOASTS, "children"),
     )
-    def _toasts(_tick: int, cursor: int | None, children: list[Any] | None) -> tuple[Any, Any, Any]:
+    def _toasts(
+        _tick: int, news: str | None, cursor: int | None, children: list[Any] | None
+    ) -> tuple[Any, Any, Any]:
         if manager is None:
             return no_update, no_update, no_update
+        if cursor is None and news:
+            cursor = int(news) - 1  # news arrived before the page's first look: show it
         return toast_update(manager, settings, cursor, children)
 
     app.clientside_callback(

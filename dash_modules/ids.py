@@ -23,6 +23,7 @@ PUSH_STATUS = "push-status"
 # alerts: the global toast layer (every page) and the alert centre (/alerts)
 ALERT_TOASTS = "alert-toasts"
 ALERT_TICK = "alert-tick"
+ALERT_NEWS = "alert-news"  # its title is set by the push channel on AlertFired (dash_modules/push.py)
 ALERT_CURSOR = "alert-cursor"
 ALERT_PLAY = "alert-play"
 ALERT_SOUND_ENABLED = "alert-sound-enabled"

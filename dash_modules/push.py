@@ -28,11 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from dash_modules import ids
 from dash_modules.chart import chart_push
 from dash_modules.figures import ChartState
 from dash_modules.indicators_panel import signal_props
 from dash_modules.status import connection_props, metrics_props
 from thebot.events import (
+    AlertFired,
     BackfillProgress,
     ConnectionChanged,
     Event,
@@ -141,7 +143,10 @@ class PushHub:
         services = self._services
         if self._subscription is None:
             self._subscription = services.bus.subscribe(
-                (*_STATUS_EVENTS, *_STREAM_EVENTS, *_SIGNAL_EVENTS), self._on_event, name="push", loop=loop
+                (*_STATUS_EVENTS, *_STREAM_EVENTS, *_SIGNAL_EVENTS, AlertFired),
+                self._on_event,
+                name="push",
+                loop=loop,
             )
         if not self._listening:
             services.market.datastream.add_change_listener(self._on_change)
@@ -206,6 +211,13 @@ class PushHub:
         self._set_wake()
 
     async def _on_event(self, event: Event) -> None:
+        if isinstance(event, AlertFired):
+            # Toasts do not wait for a round.
+            # (The page's toast callback runs on it and asks for what is new to that page.)
+            data = sse(encode({"props": {ids.ALERT_NEWS: {"title": str(event.id)}}}))
+            for client in list(self._clients):
+                client.send(data)
+            return
         if isinstance(event, _STATUS_EVENTS):
             self._status_due = True
         elif isinstance(event, _STREAM_EVENTS):
