@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from thebot.config import SOURCES, ConfigError, Settings, load_settings, with_overrides
+from thebot.settings_store import SettingsStore
 
 logger = logging.getLogger("thebot.app")
 
@@ -40,15 +41,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    settings = load_settings(args.config)
+def run_overrides(args: argparse.Namespace, defaults: Settings) -> dict[str, dict[str, Any]]:
+    """The flags as a partial settings document: they win over both files for this run only."""
     market: dict[str, Any] = {}
     if args.source:
         market["source"] = args.source
     if args.venue:
         market["source"] = "sim"
     if args.symbols:
-        symbols = tuple(symbol.strip().upper() for symbol in args.symbols.split(",") if symbol.strip())
+        symbols = [symbol.strip().upper() for symbol in args.symbols.split(",") if symbol.strip()]
         market["symbols"] = symbols
     venue: dict[str, Any] = {}
     if args.speed is not None:
@@ -62,9 +63,25 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if args.data_dir:
         storage["data_dir"] = args.data_dir
     ui: dict[str, Any] = {}
-    if "symbols" in market and settings.ui.default_symbol not in market["symbols"]:
+    if "symbols" in market and defaults.ui.default_symbol not in market["symbols"]:
         ui["default_symbol"] = market["symbols"][0]
-    return with_overrides(settings, market=market, venue=venue, server=server, storage=storage, ui=ui)
+    sections = {"market": market, "venue": venue, "server": server, "storage": storage, "ui": ui}
+    return {name: values for name, values in sections.items() if values}
+
+
+def store_from_args(args: argparse.Namespace) -> SettingsStore:
+    """Defaults from the TOML file, the panel's user file from the data directory over them, then the
+    flags; the store persists only what the panel changes."""
+    defaults = load_settings(args.config)
+    overrides = run_overrides(args, defaults)
+    # Validate the flags on their own first, so a bad flag is named as such.
+    with_overrides(defaults, **overrides)
+    data_dir = Path(overrides.get("storage", {}).get("data_dir") or defaults.storage.data_dir)
+    return SettingsStore(defaults, data_dir=data_dir, run_overrides=overrides)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return store_from_args(args).current()
 
 
 def main(argv: list[str]) -> int:
@@ -73,10 +90,13 @@ def main(argv: list[str]) -> int:
         level=args.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
     try:
-        settings = settings_from_args(args)
+        settings_store = store_from_args(args)
     except ConfigError as error:
         print(f"thebot: {error}", file=sys.stderr)
         return 2
+    settings = settings_store.current()
+    for warning in settings_store.warnings:
+        print(f"thebot: warning: {warning}", file=sys.stderr)
 
     from dash_modules.application import create_app
     from dash_modules.push import PushHub
@@ -92,7 +112,7 @@ def main(argv: list[str]) -> int:
         print(f"thebot: {error}", file=sys.stderr)
         return 2
     try:
-        services = build_services(settings, venue_url=args.venue)
+        services = build_services(settings, venue_url=args.venue, settings_store=settings_store)
     except ValueError as error:
         print(f"thebot: {error}", file=sys.stderr)
         return 2

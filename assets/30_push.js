@@ -24,7 +24,7 @@
     retryMs: 500,
     lastMessageAt: 0,
     resyncRequestedAt: 0,
-    stats: { messages: 0, chartMessages: 0, chartBytes: [], resyncs: 0, reconnects: 0, applied: [] },
+    stats: { messages: 0, chartMessages: 0, chartBytes: [], resyncs: 0, resyncReasons: {}, follows: [], reconnects: 0, applied: [] },
   });
 
   function dc() {
@@ -54,11 +54,12 @@
     element.textContent = down ? "Live updates interrupted, reconnecting\u2026 (the data shown may be old)" : "";
   }
 
-  function requestFull() {
+  function requestFull(reason) {
     var now = Date.now();
     if (now - push.resyncRequestedAt < 500) return;
     push.resyncRequestedAt = now;
     push.stats.resyncs += 1;
+    push.stats.resyncReasons[reason] = (push.stats.resyncReasons[reason] || 0) + 1;
     // dcc.Store renders no element: the chart's presence says whether its stores are on the page.
     if (present(CHART)) dc().set_props("chart-resync", { data: now });
   }
@@ -136,7 +137,7 @@
       for (var i = 0; i < charts.length; i++) {
         var chart = charts[i].chart;
         if (!sameCandles(state, chart.base)) {
-          requestFull();
+          requestFull("base");
           break;
         }
         addChartOps(patch, chart);
@@ -146,7 +147,6 @@
       if (applied.length) {
         dc().set_props(CHART, { figure: patch.build() });
         push.state = state;
-        dc().set_props("chart-state", { data: state });
         var now = performance.now();
         applied.forEach(function (item) {
           push.stats.chartMessages += 1;
@@ -177,13 +177,13 @@
     push.stats.messages += 1;
     if (message.resync) {
       pending.charts = [];
-      requestFull();
+      requestFull("server");
       return;
     }
     if (message.chart) {
       if (pending.charts.length >= MAX_PENDING) {
         pending.charts = [];
-        requestFull();
+        requestFull("backlog");
       } else {
         pending.charts.push({ chart: message.chart, bytes: bytes, received: performance.now() });
       }
@@ -226,7 +226,7 @@
       if (reconnected) {
         // Whatever happened while the stream was down (even a restarted server), start from a fresh figure.
         push.stats.reconnects += 1;
-        if (push.state) requestFull();
+        if (push.state) requestFull("reconnect");
       }
     };
     source.onmessage = function (event) {
@@ -255,10 +255,11 @@
     }, wait);
   }
 
-  /* Called by a clientside callback whenever the server sends a full figure's state. */
+  /* Called by the clientside callback that puts a full figure on the chart, just before it does. */
   push.follow = function (state) {
-    if (state && push.state && JSON.stringify(state) === JSON.stringify(push.state)) return;
+    push.stats.follows.push(state ? keyOf(state) + "@" + state.version : null);
     push.state = state || null;
+    pending.charts = []; // updates of the stream the page no longer shows
     open();
   };
 

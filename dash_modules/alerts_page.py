@@ -1,12 +1,12 @@
 """Alerts in the browser: the global toast layer (every page) and the alert centre at /alerts.
 
-The push channel sets `alert-news` on every `AlertFired`; the page's toast callback then asks
-`alert_manager.since(cursor)` (its own cursor: a page opened later does not replay old alerts) and
-builds the toasts with `toast_payload`. A slow `dcc.Interval` is the safety net for alerts fired while
-a page's push stream was reconnecting; it answers `no_update` when nothing is new. Sound is played by a
-clientside callback that catches Chromium's autoplay refusal and shows "sound blocked" instead of
-failing silently; the choice to enable sound and the muted types are remembered in local storage.
-"""
+The push channel sets `alert-news` on every `AlertFired` (a hub topic, `news_props`); the page's toast
+callback then asks `alert_manager.since(cursor)` (its own cursor: a page opened later does not replay
+old alerts) and builds the toasts with `toast_payload`. A slow `dcc.Interval` is the safety net for
+alerts fired while a page's push stream was reconnecting; it answers `no_update` when nothing is new.
+Sound is played by a clientside callback that catches Chromium's autoplay refusal and shows "sound
+blocked" instead of failing silently; the choice to enable sound and the muted types are remembered in
+local storage."""
 
 from __future__ import annotations
 
@@ -128,6 +128,12 @@ def toast_update(
         payload["cursor"],
         sound,
     )
+
+
+def news_props(manager: AlertManager) -> dict[str, dict[str, Any]]:
+    """The push topic on `AlertFired`: tells every page that something is new (the page then reads what
+    is new to it, by its own cursor)."""
+    return {ids.ALERT_NEWS: {"title": str(manager.last_id())}}
 
 
 def toast_layer(services: Services) -> list[Any]:

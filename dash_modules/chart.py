@@ -40,6 +40,7 @@ from dash_modules.indicators_panel import (
     indicator_traces,
     marker_traces,
 )
+from dash_modules.news_page import news_marker_trace
 from dash_modules.status import metrics_props
 from thebot.market.timeframe import Timeframe
 
@@ -60,9 +61,10 @@ def layout(services: Services) -> Any:
                 config={"displaylogo": False, "scrollZoom": True, "responsive": True},
                 style={"height": "62vh", "minHeight": "420px"},
             ),
+            dcc.Store(id=ids.CHART_FULL, data=None),
             dcc.Store(id=ids.CHART_STATE, data=None),
             dcc.Store(id=ids.CHART_RESYNC, data=0),
-            dcc.Store(id=ids.CHART_FOLLOW, data=None),
+            dcc.Store(id=ids.URL_SYNC, data=None),
         ],
         className="chart-card",
         body=True,
@@ -95,6 +97,19 @@ def full_chart(
     figure = decorate_figure(
         candlestick_figure(inputs.shown), inputs.shown, inputs.indicators, inputs.signals
     )
+    news = getattr(services, "news", None)
+    if news is not None:
+        # Headlines that mention the symbol, as diamonds under the lowest low; last, so pushed updates
+        # (which address traces by position from the front) never touch them.
+        shown = inputs.shown
+        trace = news_marker_trace(
+            news.items(symbol=symbol, limit=500),
+            int(shown.open_time[0]),
+            int(shown.open_time[-1]) + timeframe.milliseconds,
+            float(shown.low.min()),
+        )
+        if trace["x"]:
+            figure["data"].append(trace)
     state = ChartState.of(inputs.shown, chosen, signals_version, markers_fingerprint(inputs.signals))
     return figure, state.to_dict()
 
@@ -166,22 +181,26 @@ def chart_push(services: Services, state: ChartState) -> ChartPush:
 
 def register_callbacks(app: Dash, services: Services) -> None:
     @app.callback(
-        Output(ids.PRICE_CHART, "figure"),
-        Output(ids.CHART_STATE, "data"),
+        Output(ids.CHART_FULL, "data"),
         Input(ids.SYMBOL_SELECT, "value"),
         Input(ids.TIMEFRAME_SELECT, "value"),
         Input(INDICATOR_PICKER, "value"),
         Input(ids.CHART_RESYNC, "data"),
     )
-    def _full(
-        symbol: str, timeframe: str, picked: list[str] | None, _resync: Any
-    ) -> tuple[Figure, dict[str, Any] | None]:
-        return full_chart(services, symbol, timeframe, picked)
+    def _full(symbol: str, timeframe: str, picked: list[str] | None, _resync: Any) -> dict[str, Any]:
+        figure, state = full_chart(services, symbol, timeframe, picked)
+        return {"figure": figure, "state": state}
 
-    # The page's push script follows whatever state the last full figure left (assets/30_push.js).
+    # The full figure reaches the graph through the page's push script, which switches its stream to
+    # the new state in the same step: no pushed update of the previous stream can land on the new figure.
     app.clientside_callback(
-        "function (state) { if (window.thebotPush) { window.thebotPush.follow(state); }"
-        " return window.dash_clientside.no_update; }",
-        Output(ids.CHART_FOLLOW, "data"),
-        Input(ids.CHART_STATE, "data"),
+        """function (full) {
+            const dc = window.dash_clientside;
+            if (!full) { return [dc.no_update, dc.no_update]; }
+            if (window.thebotPush) { window.thebotPush.follow(full.state); }
+            return [full.figure, full.state];
+        }""",
+        Output(ids.PRICE_CHART, "figure"),
+        Output(ids.CHART_STATE, "data"),
+        Input(ids.CHART_FULL, "data"),
     )

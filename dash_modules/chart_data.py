@@ -12,10 +12,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl
 
 from dash_modules.indicators_panel import MARKER_SIGNALS, IndicatorSeries, clean_values
 from thebot.indicators import IndicatorError
+from thebot.indicators.picks import parse_pick
 from thebot.market.models import CandleSnapshot
 from thebot.market.timeframe import Timeframe
 from thebot.signals.models import Signal
@@ -26,16 +26,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def split_pick(text: str) -> tuple[str, dict[str, str]]:
-    """`"EMA?timeperiod=50"` → `("EMA", {"timeperiod": "50"})`; the factory validates the values."""
-    name, _, query = text.partition("?")
-    return name.strip().upper(), dict(parse_qsl(query, keep_blank_values=True))
-
-
-def pick_label(text: str) -> str:
-    """`"EMA?timeperiod=50"` → `"EMA(50)"`: the name on the chart."""
-    name, params = split_pick(text)
-    return f"{name}({','.join(params.values())})" if params else name
+def trace_label(text: str) -> str:
+    """`"EMA?timeperiod=50"` → `"EMA(50)"`: the short name on the chart and in its hover."""
+    name, params = parse_pick(text)
+    return f"{name}({','.join(str(value) for value in params.values())})" if params else name
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +56,16 @@ def picked_series(
     analytics = services.analytics
     series: list[IndicatorSeries] = []
     for text in picks:
-        name, params = split_pick(text)
         try:
+            name, params = parse_pick(text)
             info = analytics.factory.info(name)
             outputs = analytics.indicator_columns(buffer, name, params)
-        except IndicatorError as error:
+        except (IndicatorError, ValueError) as error:
             logger.warning("chart pick %r skipped: %s", text, error)
             continue
         series.append(
             IndicatorSeries(
-                name=pick_label(text),
+                name=trace_label(text),
                 placement=info.placement,
                 outputs={
                     output: clean_values(values[len(values) - count :] if count else values[:0])

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from dash import Dash, html
 
-from dash_modules import chart, indicators_panel, status
+from dash_modules import chart, indicator_form, indicators_panel, status, url_state
 from dash_modules.pages import Page
 
 if TYPE_CHECKING:
@@ -18,6 +18,7 @@ def layout(services: Services) -> Any:
         [
             status.metrics_strip(),
             indicators_panel.picker(services),
+            indicator_form.layout(services),
             chart.layout(services),
             indicators_panel.signals_card(services),
         ],
@@ -28,6 +29,8 @@ def layout(services: Services) -> Any:
 def register(app: Dash, services: Services) -> None:
     chart.register_callbacks(app, services)
     indicators_panel.register_callbacks(app, services)
+    indicator_form.register(app, services)
+    url_state.register_callbacks(app, services)
 
 
 PAGE = Page(path="/", label="Chart", layout=layout, register=register)

@@ -63,6 +63,9 @@ def frame(services: Services, pages: list[Page], body: Any) -> Any:
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh=False),
+            # The live `ui.theme` (the push channel updates `title`; a clientside callback sets the class).
+            html.Div(id=ids.THEME, title=services.settings.ui.theme, hidden=True),
+            html.Div(id=ids.THEME_SINK, hidden=True),
             navbar(services, pages),
             html.Div(id=ids.PUSH_STATUS, className="push-status", role="status"),
             dbc.Container(body, id=ids.PAGE_CONTENT, fluid=True, className="page-body"),

@@ -30,9 +30,31 @@ class Page:
 
 def all_pages() -> list[Page]:
     """In navigation order; the first is the home page."""
-    from dash_modules import alerts_page, chart_page
+    from dash_modules import (
+        alerts_page,
+        backtest_page,
+        chart_page,
+        compare_page,
+        markets_page,
+        matrix_page,
+        news_page,
+        settings_page,
+        signals_page,
+        trading_page,
+    )
 
-    return [chart_page.PAGE, alerts_page.PAGE]
+    return [
+        chart_page.PAGE,
+        markets_page.PAGE,
+        signals_page.PAGE,
+        compare_page.PAGE,
+        matrix_page.PAGE,
+        trading_page.PAGE,
+        backtest_page.PAGE,
+        news_page.PAGE,
+        alerts_page.PAGE,
+        settings_page.PAGE,
+    ]
 
 
 def navigation(pages: list[Page]) -> Any:

@@ -28,13 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from dash_modules import ids
 from dash_modules.chart import chart_push
 from dash_modules.figures import ChartState
 from dash_modules.indicators_panel import signal_props
 from dash_modules.status import connection_props, metrics_props
 from thebot.events import (
-    AlertFired,
     BackfillProgress,
     ConnectionChanged,
     Event,
@@ -127,9 +125,18 @@ class PushHub:
         self._signal_streams: set[tuple[str, str]] = set()
         self._metric_streams: set[tuple[str, str]] = set()
         self._listening = False
+        self._topics: list[tuple[tuple[type[Event], ...], Callable[[], dict[str, dict[str, Any]]]]] = []
+        self._topics_due: set[int] = set()
         self.rounds = 0
         self.chart_messages = 0
         self.chart_bytes = 0
+
+    def add_topic(
+        self, event_types: tuple[type[Event], ...], build: Callable[[], dict[str, dict[str, Any]]]
+    ) -> None:
+        """When one of `event_types` is published, `build()` the props once and send them to every page
+        (a page applies only those whose components it shows). Call before the first page connects."""
+        self._topics.append((event_types, build))
 
     # -- lifecycle (on the web server's loop) --------------------------------------------------------
 
@@ -142,8 +149,9 @@ class PushHub:
         self._task = loop.create_task(self._run(), name="push-hub")
         services = self._services
         if self._subscription is None:
+            topic_events = tuple(event for types, _ in self._topics for event in types)
             self._subscription = services.bus.subscribe(
-                (*_STATUS_EVENTS, *_STREAM_EVENTS, *_SIGNAL_EVENTS, AlertFired),
+                (*_STATUS_EVENTS, *_STREAM_EVENTS, *_SIGNAL_EVENTS, *topic_events),
                 self._on_event,
                 name="push",
                 loop=loop,
@@ -211,13 +219,9 @@ class PushHub:
         self._set_wake()
 
     async def _on_event(self, event: Event) -> None:
-        if isinstance(event, AlertFired):
-            # Toasts do not wait for a round.
-            # (The page's toast callback runs on it and asks for what is new to that page.)
-            data = sse(encode({"props": {ids.ALERT_NEWS: {"title": str(event.id)}}}))
-            for client in list(self._clients):
-                client.send(data)
-            return
+        for number, (types, _) in enumerate(self._topics):
+            if isinstance(event, types):
+                self._topics_due.add(number)
         if isinstance(event, _STATUS_EVENTS):
             self._status_due = True
         elif isinstance(event, _STREAM_EVENTS):
@@ -251,6 +255,11 @@ class PushHub:
             data = sse(encode({"props": connection_props(services)}))
             for client in list(self._clients):
                 client.send(data)
+        due, self._topics_due = self._topics_due, set()
+        for number in sorted(due):
+            data = sse(encode({"props": self._topics[number][1]()}))
+            for client in list(self._clients):
+                client.send(data)
         groups: dict[ChartState, list[PushClient]] = {}
         for client in self._clients:
             if client.state is not None:
@@ -268,7 +277,7 @@ class PushHub:
                 for client in clients:
                     client.send(data)
             for client in clients:
-                if client.state is state:
+                if client.state == state:
                     client.state = result.state if "resync" not in (result.message or {}) else None
             logger.debug(
                 "push %s %s in %.2f ms",

@@ -8,6 +8,8 @@ live in each section's `__post_init__`, which raises `ConfigError` with the dott
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 import tomllib
 import types
 import typing
@@ -16,17 +18,31 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from thebot.alerts.settings import AlertSettings
+from thebot.backtest.settings import BacktestSettings
 from thebot.config_errors import ConfigError, require
+from thebot.execution.settings import TradingSettings
 from thebot.market.settings import MarketDataSettings
 from thebot.market.timeframe import Timeframe
+from thebot.news.settings import NewsSettings
 from thebot.signals.settings import SignalSettings
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "settings.toml"
 
 Source = Literal["auto", "sim", "binance"]
 SOURCES: tuple[str, ...] = typing.get_args(Source)
+Theme = Literal["dark", "light"]
+THEMES: tuple[str, ...] = typing.get_args(Theme)
 
-__all__ = ["SOURCES", "ConfigError", "Settings", "load_settings", "settings_from_dict", "with_overrides"]
+__all__ = [
+    "SOURCES",
+    "THEMES",
+    "ConfigError",
+    "Settings",
+    "check_value",
+    "load_settings",
+    "settings_from_dict",
+    "with_overrides",
+]
 
 
 _require = require
@@ -71,10 +87,18 @@ class VenueSettings:
     speed: float = 1.0
     seed: int = 7
     history_days: float = 7.0
+    # what the embedded venue lists in exchangeInfo besides market.symbols (symbols one can add live)
+    listed_symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT")
 
     def __post_init__(self) -> None:
         _require(0 < self.speed <= 10_000, "venue.speed", "must be above 0 and at most 10000")
         _require(0 <= self.history_days <= 3650, "venue.history_days", "must be between 0 and 3650")
+        for index, symbol in enumerate(self.listed_symbols):
+            _require(
+                symbol.isalnum() and symbol.isupper(),
+                f"venue.listed_symbols[{index}]",
+                f"'{symbol}' is not an upper-case Binance symbol such as BTCUSDT",
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +107,9 @@ class UiSettings:
     default_symbol: str = "BTCUSDT"
     default_timeframe: Timeframe = Timeframe.M1
     chart_candles: int = 300
+    theme: Theme = "dark"
+    # indicators the chart opens with, by factory name (e.g. "EMA", "RSI", "SESSION_VWAP")
+    default_indicators: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _require(
@@ -91,6 +118,31 @@ class UiSettings:
             "must be between 100 and 60000 milliseconds",
         )
         _require(10 <= self.chart_candles <= 5_000, "ui.chart_candles", "must be between 10 and 5000")
+        _require(self.theme in THEMES, "ui.theme", f"must be one of {', '.join(THEMES)}")
+        if self.default_indicators:
+            known = indicator_names()
+            for index, name in enumerate(self.default_indicators):
+                _require(
+                    name in known,
+                    f"ui.default_indicators[{index}]",
+                    f"'{name}' is not an indicator; pick one from /api/indicators/catalog, e.g. EMA or RSI",
+                )
+            _require(
+                len(set(self.default_indicators)) == len(self.default_indicators),
+                "ui.default_indicators",
+                "indicators repeat",
+            )
+
+
+def indicator_names() -> frozenset[str]:
+    """Every name the indicator factory accepts: TA-Lib's functions and the custom indicators."""
+    import talib
+
+    from thebot.indicators.custom import custom_indicators
+
+    names = set(talib.get_functions())  # type: ignore[no-untyped-call]
+    names.update(indicator.name for indicator in custom_indicators())
+    return frozenset(names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +171,9 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     market_data: MarketDataSettings = field(default_factory=MarketDataSettings)
     signals: SignalSettings = field(default_factory=SignalSettings)
+    trading: TradingSettings = field(default_factory=TradingSettings)
+    backtest: BacktestSettings = field(default_factory=BacktestSettings)
+    news: NewsSettings = field(default_factory=NewsSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
 
     def __post_init__(self) -> None:
@@ -154,6 +209,7 @@ def _convert(value: Any, annotation: Any, key: str) -> Any:
             key,
             f"expected a number, got {value!r}",
         )
+        _require(math.isfinite(value), key, f"expected a finite number, got {value!r}")
         return float(value)
     if annotation is str:
         _require(isinstance(value, str), key, f"expected a string, got {value!r}")
@@ -185,8 +241,19 @@ def _convert(value: Any, annotation: Any, key: str) -> Any:
     raise ConfigError(key, f"unsupported setting type {annotation!r}")  # pragma: no cover
 
 
+def check_value(value: Any, annotation: Any, key: str) -> Any:
+    """Check one value against a field annotation (the settings store checks each key of a change)."""
+    return _convert(value, annotation, key)
+
+
+@functools.cache
+def _type_hints(cls: type[Any]) -> dict[str, Any]:
+    """Resolved once per class: the settings store validates whole documents on every change."""
+    return typing.get_type_hints(cls)
+
+
 def _build(cls: type[T], table: dict[str, Any], prefix: str) -> T:
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)  # type: ignore[arg-type]
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
     for key, value in table.items():

@@ -122,6 +122,79 @@ class SettingsChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class OrderUpdated(Event):
+    """An order of the trading journal changed: written, acknowledged, filled, canceled or rejected."""
+
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    status: str
+    quantity: float
+    filled: float
+    price: float
+    average_price: float
+    role: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TradingWarning(Event):
+    """Trading needs a person's attention: a daily-loss warning level, the breaker, pause or kill."""
+
+    level: str  # "warning" | "critical" | "info"
+    check: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestProgress(Event):
+    """A backtest job moved: `status` queued, running, done or failed; `progress` 0..1."""
+
+    job_id: str
+    status: str
+    progress: float
+    phase: str
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NewsItem(Event):
+    """A news item seen for the first time (deduplicated across feeds); `published` in UTC ms."""
+
+    id: str
+    title: str
+    link: str
+    source: str
+    published: int
+    score: float
+    label: str
+    symbols: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarEventSoon(Event):
+    """An important economic-calendar event starts within `minutes_before` minutes (published once)."""
+
+    id: str
+    title: str
+    start: int
+    country: str
+    importance: str
+    minutes_before: float
+
+
+@dataclass(frozen=True, slots=True)
+class NewsFeedChanged(Event):
+    """A news feed or calendar turned ok, failed, or failed differently (not on every refresh)."""
+
+    url: str
+    status: str
+    error: str
+    items: int
+
+
+@dataclass(frozen=True, slots=True)
 class AlertFired(Event):
     """The AlertManager wrote an alert to its history (before any notifier ran); `id` is its row id."""
 

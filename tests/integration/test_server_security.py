@@ -144,8 +144,8 @@ def test_state_changing_requests_must_be_same_origin_json(server: Server) -> Non
 
 def test_same_origin_json_reaches_dash_and_the_api_keeps_its_contract(server: Server) -> None:
     callback = {
-        "output": "..price-chart.figure...chart-state.data..",
-        "outputs": [{"id": "price-chart", "property": "figure"}, {"id": "chart-state", "property": "data"}],
+        "output": "chart-full.data",
+        "outputs": {"id": "chart-full", "property": "data"},
         "inputs": [
             {"id": "symbol-select", "property": "value", "value": "BTCUSDT"},
             {"id": "timeframe-select", "property": "value", "value": "1m"},
@@ -162,7 +162,7 @@ def test_same_origin_json_reaches_dash_and_the_api_keeps_its_contract(server: Se
         timeout=30,
     )
     assert response.status_code == 200
-    assert response.json()["response"]["chart-state"]["data"]["symbol"] == "BTCUSDT"
+    assert response.json()["response"]["chart-full"]["data"]["state"]["symbol"] == "BTCUSDT"
     klines = requests.get(
         server.url + "/api/klines?symbol=BTCUSDT&timeframe=1m&limit=3", headers=auth(), timeout=5
     )

@@ -42,6 +42,7 @@ from thebot.alerts.store import AlertStore
 from thebot.events import (
     AlertFired,
     BackfillProgress,
+    CalendarEventSoon,
     CandleClosed,
     ConnectionChanged,
     EventBus,
@@ -209,10 +210,8 @@ class AlertManager:
                 StreamStale,
                 StreamFresh,
                 BackfillProgress,
+                CalendarEventSoon,
             ]
-            calendar = getattr(events, "CalendarEventSoon", None)
-            if isinstance(calendar, type) and issubclass(calendar, events.Event):
-                types.append(calendar)
             self._subscription = self._bus.subscribe(tuple(types), self._on_event, name="alerts")
         self._observe_if_needed()
         if self._notifiers is not None:
@@ -313,9 +312,13 @@ class AlertManager:
             self.process_signal(event, observed)
         elif isinstance(event, ConnectionChanged | StreamStale | StreamFresh | BackfillProgress):
             self.process_health(event)
-        elif type(event).__name__ == "CalendarEventSoon":
-            title = str(getattr(event, "title", "") or "Economic calendar event")
-            self._health(CALENDAR, title, str(getattr(event, "message", "") or title), AlertType.INFO)
+        elif isinstance(event, CalendarEventSoon):
+            when = datetime.fromtimestamp(event.start / 1000, UTC).strftime("%H:%M UTC")
+            message = (
+                f"{event.title} ({event.country}, {event.importance} importance) starts at {when}, "
+                f"in {event.minutes_before:g} min."
+            )
+            self._health(CALENDAR, event.title, message, AlertType.INFO)
 
     def process_close(self, event: CandleClosed, observed_at: int) -> None:
         stream = (event.symbol, event.timeframe)

@@ -10,6 +10,7 @@ message was lost is overwritten with the venue's final values.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -106,7 +107,10 @@ class Backfiller:
         self._client: Any = None
         self._symbols: dict[str, str] = {}
         self._pending: dict[StreamKey, BackfillJob] = {}
-        self._order: asyncio.Queue[StreamKey] | None = None
+        # (priority, sequence, key): a symbol the user just added (urgent) goes ahead of the start backfill
+        # of the others; FIFO within a priority.
+        self._order: asyncio.PriorityQueue[tuple[int, int, StreamKey]] | None = None
+        self._sequence = itertools.count()
         self._workers: list[asyncio.Task[None]] = []
         self._worker_count = max(1, workers)
         self._request_lock: asyncio.Lock | None = None
@@ -125,7 +129,7 @@ class Backfiller:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._order = asyncio.Queue()
+        self._order = asyncio.PriorityQueue()
         self._idle = asyncio.Event()
         self._idle.set()
         self._request_lock = asyncio.Lock()
@@ -152,8 +156,11 @@ class Backfiller:
 
     # -- requests ------------------------------------------------------------------------------------
 
-    def request(self, key: StreamKey, since: int | None, until: int | None, reason: str) -> None:
-        """Queue a job, coalescing with a pending one for the same stream (widest range wins)."""
+    def request(
+        self, key: StreamKey, since: int | None, until: int | None, reason: str, *, urgent: bool = False
+    ) -> None:
+        """Queue a job, coalescing with a pending one for the same stream (widest range wins); `urgent`
+        jobs run before the others (a second, urgent entry for a pending job moves it up)."""
         if self._order is None:
             return
         pending = self._pending.get(key)
@@ -161,21 +168,23 @@ class Backfiller:
             since = None if pending.since is None or since is None else min(pending.since, since)
             until = None if pending.until is None or until is None else max(pending.until, until)
             self._pending[key] = BackfillJob(key, since, until, f"{pending.reason}+{reason}")
+            if urgent:
+                self._order.put_nowait((0, next(self._sequence), key))  # the later entry finds no job
             return
         self._pending[key] = BackfillJob(key, since, until, reason)
         assert self._idle is not None
         self._idle.clear()
-        self._order.put_nowait(key)
+        self._order.put_nowait((0 if urgent else 1, next(self._sequence), key))
 
     def request_threadsafe(self, key: StreamKey, since: int | None, until: int | None, reason: str) -> None:
         if self._loop is None:
             return
         self._loop.call_soon_threadsafe(self.request, key, since, until, reason)
 
-    def request_catch_up(self, key: StreamKey, reason: str) -> None:
+    def request_catch_up(self, key: StreamKey, reason: str, *, urgent: bool = False) -> None:
         """From the newest buffered candle (refetched: it may have closed since) up to now."""
         last = self._datastream.last_candle(key.symbol, key.timeframe)
-        self.request(key, None if last is None else last.open_time, None, reason)
+        self.request(key, None if last is None else last.open_time, None, reason, urgent=urgent)
 
     def on_gap(self, gap: Gap) -> None:
         """DataStream gap observer; called on the loop, from the processor."""
@@ -203,7 +212,7 @@ class Backfiller:
         """One of `workers` job runners; they share the request spacing, so together they stay under it."""
         assert self._order is not None and self._idle is not None
         while True:
-            key = await self._order.get()
+            _priority, _sequence, key = await self._order.get()
             job = self._pending.pop(key, None)
             if job is None:
                 continue

@@ -54,7 +54,10 @@ class MarketData:
         store_path: str,
         loop: EventLoopThread,
         publish: Callable[[Event], None] | None = None,
+        source: str | None = None,
     ) -> None:
+        """`source` names where the candles come from (`binance`, `sim:seed=7`, ...): the store keeps and
+        restores only that source's rows. Without it the exchange name is used."""
         self._settings = settings
         self._publish = publish
         self._exchange = exchange
@@ -75,7 +78,7 @@ class MarketData:
         market_settings = settings.market_data
         self.store = KlineStore(
             store_path,
-            exchange,
+            source or exchange,
             flush_seconds=market_settings.store_flush_seconds,
             batch_rows=market_settings.store_batch_rows,
             retention_days=market_settings.retention(),
@@ -119,7 +122,11 @@ class MarketData:
             self._monitor_task = self._loop.run(self._start_monitor(MarketMonitor(self, self._publish)))
         # Queue the start backfill from the restored buffers before the socket starts: a streamed candle
         # arriving first would otherwise make it a catch-up from now, and the history would never come.
-        self._loop.run(self._request_catch_up(self.datastream.keys(), "start"))
+        # The timeframe the chart opens with first, for every symbol: a chart is on screen sooner than if
+        # one symbol's six timeframes all came before the next symbol's first.
+        opening = self._settings.ui.default_timeframe
+        keys = sorted(self.datastream.keys(), key=lambda key: key.timeframe is not opening)
+        self._loop.run(self._request_catch_up(keys, "start"))
         self.websocket.start()
 
     def stop(self) -> None:
@@ -171,10 +178,10 @@ class MarketData:
                 restored += int(columns["open_time"].shape[0])
         return restored
 
-    async def _request_catch_up(self, keys: list[StreamKey], reason: str) -> None:
+    async def _request_catch_up(self, keys: list[StreamKey], reason: str, *, urgent: bool = False) -> None:
         """Queued on the loop before returning, so `wait_backfilled` right after sees the jobs."""
         for key in keys:
-            self.backfiller.request_catch_up(key, reason)
+            self.backfiller.request_catch_up(key, reason, urgent=urgent)
 
     def wait_backfilled(self, timeout: float = 30.0) -> bool:
         """Block until no backfill is queued or running (scripts and tests)."""
@@ -200,13 +207,30 @@ class MarketData:
             raise ValueError(f"'{symbol}' is not an upper-case Binance symbol such as BTCUSDT")
         self.datastream.add_symbol(symbol)
         self._restore(symbol)
-        self.websocket.add_symbol(symbol)
+        # Queue the backfill before subscribing, as at start: a streamed candle arriving first would make
+        # it a catch-up from now, and the new symbol's history would never come.
         keys = [StreamKey(symbol, timeframe) for timeframe in self.datastream.timeframes]
-        self._loop.run(self._request_catch_up(keys, "added"))
+        # Urgent: someone is waiting for this chart, so it goes ahead of the other streams' start backfill.
+        self._loop.run(self._request_catch_up(keys, "added", urgent=True))
+        self.websocket.add_symbol(symbol)
 
     def remove_symbol(self, symbol: str) -> None:
         self.websocket.remove_symbol(symbol)
         self.datastream.remove_symbol(symbol)
+
+    def apply_symbols(self, symbols: tuple[str, ...]) -> tuple[list[str], list[str]]:
+        """Stream exactly `symbols` (the settings store's `market.symbols`): removals first, so a swap
+        never holds more streams than either list; returns (added, removed)."""
+        current = self.datastream.symbols()
+        removed = [symbol for symbol in current if symbol not in symbols]
+        added = [symbol for symbol in symbols if symbol not in current]
+        for symbol in removed:
+            self.remove_symbol(symbol)
+            logger.info("stopped streaming %s", symbol)
+        for symbol in added:
+            self.add_symbol(symbol)
+            logger.info("streaming %s (backfill queued)", symbol)
+        return added, removed
 
     def ticker(self, symbol: str) -> TickerEvent | None:
         return self.websocket.ticker(symbol)

@@ -4,6 +4,11 @@ One writer thread owns every write: DuckDB allows one writer per database, and b
 `flush_seconds` or `batch_rows` rows, whichever comes first) turns thousands of tiny inserts into one
 transaction. A crash loses at most the batch that was not yet committed; the next start backfills it.
 Readers use their own cursors, so the web threads never wait behind the writer's Python code.
+
+Every row carries its source (`binance`, `sim:seed=7`, `sim:replay=<file>#<hash>`, a ccxt id, ...): a store
+opened for one source reads and writes only that source's rows, so a run against another venue on the same
+data directory never shows the first venue's candles as its own. Rows from before sources were recorded
+are moved to `unknown` once, when such a database is first opened, and are never restored into a stream.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +37,7 @@ COLUMNS = KLINE_COLUMNS
 # single writer only ever inserts complete rows with a unique key (see `_commit`).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS klines (
-    exchange VARCHAR,
+    source VARCHAR,
     symbol VARCHAR,
     timeframe VARCHAR,
     open_time BIGINT,
@@ -47,6 +52,7 @@ CREATE TABLE IF NOT EXISTS klines (
 )
 """
 _SELECT_COLUMNS = ", ".join(COLUMNS)
+UNKNOWN_SOURCE = "unknown"
 
 Columns = dict[str, np.ndarray[Any, Any]]
 
@@ -115,6 +121,37 @@ def columns_to_candles(columns: Columns) -> list[Candle]:
     ]
 
 
+def migrate_sources(connection: duckdb.DuckDBPyConnection) -> int:
+    """Give a database from before sources were recorded a `source` column; returns the rows moved.
+
+    Its rows keep no trace of which venue wrote them (every simulated venue was stored as `sim`), so
+    they all go to `unknown`: kept for an analyst to look at, never restored into a live stream.
+    """
+    columns = {
+        row[0]
+        for row in connection.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'klines'"
+        ).fetchall()
+    }
+    if "exchange" not in columns or "source" in columns:
+        return 0
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        connection.execute("ALTER TABLE klines RENAME COLUMN exchange TO source")
+        result = connection.execute("UPDATE klines SET source = ?", [UNKNOWN_SOURCE]).fetchone()
+        connection.execute("COMMIT")
+    except duckdb.Error:
+        connection.execute("ROLLBACK")
+        raise
+    moved = 0 if result is None else int(result[0])
+    logger.warning(
+        "the candle store had %d candles without a source; they are kept apart as '%s' and not shown",
+        moved,
+        UNKNOWN_SOURCE,
+    )
+    return moved
+
+
 def _code(names: list[str], name: str) -> int:
     if name not in names:
         names.append(name)
@@ -125,14 +162,16 @@ class KlineStore:
     def __init__(
         self,
         path: str,
-        exchange: str,
+        source: str,
         *,
         flush_seconds: float = 1.0,
         batch_rows: int = 500,
         retention_days: dict[Timeframe, float] | None = None,
     ) -> None:
+        if not source:
+            raise ValueError("a kline store needs a source identity such as 'binance' or 'sim:seed=7'")
         self._path = path
-        self._exchange = exchange
+        self._source = source
         self._flush_seconds = flush_seconds
         self._batch_rows = batch_rows
         self._retention = dict(retention_days or {})
@@ -141,6 +180,7 @@ class KlineStore:
         # Every read orders by open_time, so bulk inserts need not keep row order; that makes them
         # about 2.5x faster. (It applies to the whole database: other tables must ORDER BY as well.)
         self._connection.execute("SET preserve_insertion_order = false")
+        migrate_sources(self._connection)
         self._connection.execute(_SCHEMA)
         self._queue: queue.Queue[object] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -156,8 +196,8 @@ class KlineStore:
         return self._path
 
     @property
-    def exchange(self) -> str:
-        return self._exchange
+    def source(self) -> str:
+        return self._source
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -265,27 +305,8 @@ class KlineStore:
         started = time.perf_counter()
         frame = self._frame(batches)
         try:
-            cursor.register("kline_batch", frame)
-            cursor.execute("BEGIN TRANSACTION")
-            # The key (exchange, symbol, timeframe, open_time) is kept unique by this single writer:
-            # replaced rows are deleted first. An ART primary-key index would do the same but makes
-            # bulk inserts three times slower; the open-time bound lets DuckDB skip old row groups.
-            cursor.execute(
-                "DELETE FROM klines USING kline_batch AS batch WHERE klines.exchange = ? "
-                "AND klines.open_time >= ? AND klines.open_time = batch.open_time "
-                "AND klines.symbol = batch.symbol::VARCHAR AND klines.timeframe = batch.timeframe::VARCHAR",
-                [self._exchange, int(frame["open_time"].min())],
-            )
-            cursor.execute(
-                "INSERT INTO klines SELECT ?, symbol::VARCHAR, timeframe::VARCHAR, "
-                f"{_SELECT_COLUMNS} FROM kline_batch",
-                [self._exchange],
-            )
-            cursor.execute("COMMIT")
-            cursor.unregister("kline_batch")
+            self._replace(cursor, frame, self._source)
         except duckdb.Error:
-            with contextlib.suppress(duckdb.Error):
-                cursor.execute("ROLLBACK")
             self._write_errors += 1
             logger.exception(
                 "could not store %d candles; they will be backfilled on the next start", len(frame)
@@ -296,6 +317,62 @@ class KlineStore:
         self._rows_written += len(frame)
         self._batches += 1
         self._last_flush_ms = (time.perf_counter() - started) * 1000
+
+    @staticmethod
+    def _replace(
+        cursor: duckdb.DuckDBPyConnection,
+        frame: pd.DataFrame,
+        source: str,
+        also: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
+    ) -> None:
+        """One transaction: the frame's rows replace those with the same key; `also` runs inside it."""
+        try:
+            cursor.register("kline_batch", frame)
+            cursor.execute("BEGIN TRANSACTION")
+            # The key (source, symbol, timeframe, open_time) is kept unique by the writers: replaced rows
+            # are deleted first. An ART primary-key index would do the same but makes bulk inserts three
+            # times slower; the open-time bound lets DuckDB skip old row groups.
+            cursor.execute(
+                "DELETE FROM klines USING kline_batch AS batch WHERE klines.source = ? "
+                "AND klines.open_time >= ? AND klines.open_time = batch.open_time "
+                "AND klines.symbol = batch.symbol::VARCHAR AND klines.timeframe = batch.timeframe::VARCHAR",
+                [source, int(frame["open_time"].min())],
+            )
+            cursor.execute(
+                "INSERT INTO klines SELECT ?, symbol::VARCHAR, timeframe::VARCHAR, "
+                f"{_SELECT_COLUMNS} FROM kline_batch",
+                [source],
+            )
+            if also is not None:
+                also(cursor)
+            cursor.execute("COMMIT")
+        except duckdb.Error:
+            with contextlib.suppress(duckdb.Error):
+                cursor.execute("ROLLBACK")
+            raise
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                cursor.unregister("kline_batch")
+
+    def import_columns(
+        self,
+        key: StreamKey,
+        columns: Columns,
+        *,
+        source: str | None = None,
+        also: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
+    ) -> int:
+        """Commit one batch now, in one transaction with `also` (an import's resume marker): a process
+        killed halfway leaves whole batches and a marker that agrees with them. Raises `duckdb.Error`."""
+        if columns["open_time"].shape[0] == 0:
+            return 0
+        frame = self._frame([_Batch(key, columns)])
+        cursor = self._connection.cursor()
+        try:
+            self._replace(cursor, frame, source or self._source, also)
+        finally:
+            cursor.close()
+        return len(frame)
 
     def _frame(self, batches: list[_Batch]) -> pd.DataFrame:
         """One frame for the transaction; for a repeated open time the later write wins."""
@@ -346,10 +423,14 @@ class KlineStore:
         end: int | None = None,
         limit: int | None = None,
         newest: bool = True,
+        source: str | None = None,
     ) -> Columns:
-        """Stored candles of one stream in [start, end], oldest first; `newest`: which end `limit` keeps."""
-        conditions = ["exchange = ?", "symbol = ?", "timeframe = ?"]
-        parameters: list[Any] = [self._exchange, symbol, timeframe.value]
+        """Stored candles of one stream in [start, end], oldest first; `newest`: which end `limit` keeps.
+
+        `source` reads another source's rows (history import, backtests); the default is this store's.
+        """
+        conditions = ["source = ?", "symbol = ?", "timeframe = ?"]
+        parameters: list[Any] = [source or self._source, symbol, timeframe.value]
         if start is not None:
             conditions.append("open_time >= ?")
             parameters.append(start)
@@ -373,7 +454,7 @@ class KlineStore:
         return columns
 
     def read_recent_all(self, limit: int) -> dict[StreamKey, Columns]:
-        """The newest `limit` candles' time span of every stored stream of this exchange (restore).
+        """The newest `limit` candles' time span of every stored stream of this source (restore).
 
         Cut by time (newest open time minus `limit - 1` intervals) rather than by rank: a contiguous
         stream yields exactly `limit` candles, and the query avoids a window sort over the whole table.
@@ -381,9 +462,9 @@ class KlineStore:
         cursor = self._connection.cursor()
         try:
             groups = cursor.execute(
-                "SELECT symbol, timeframe, max(open_time) FROM klines WHERE exchange = ? "
+                "SELECT symbol, timeframe, max(open_time) FROM klines WHERE source = ? "
                 "GROUP BY symbol, timeframe",
-                [self._exchange],
+                [self._source],
             ).fetchall()
             keys: list[StreamKey] = []
             since: list[int] = []
@@ -409,8 +490,8 @@ class KlineStore:
             result = cursor.execute(
                 f"SELECT c.stream_id, {selected} FROM klines k JOIN restore_cutoffs c "
                 "ON k.symbol = c.symbol AND k.timeframe = c.timeframe "
-                "WHERE k.exchange = ? AND k.open_time >= c.since ORDER BY c.stream_id, k.open_time",
-                [self._exchange],
+                "WHERE k.source = ? AND k.open_time >= c.since ORDER BY c.stream_id, k.open_time",
+                [self._source],
             ).fetchnumpy()
             cursor.unregister("restore_cutoffs")
         finally:
@@ -428,12 +509,12 @@ class KlineStore:
             streams[key] = {name: column[first:last][-limit:] for name, column in arrays.items()}
         return streams
 
-    def last_open_time(self, symbol: str, timeframe: Timeframe) -> int | None:
+    def last_open_time(self, symbol: str, timeframe: Timeframe, *, source: str | None = None) -> int | None:
         cursor = self._connection.cursor()
         try:
             row = cursor.execute(
-                "SELECT max(open_time) FROM klines WHERE exchange = ? AND symbol = ? AND timeframe = ?",
-                [self._exchange, symbol, timeframe.value],
+                "SELECT max(open_time) FROM klines WHERE source = ? AND symbol = ? AND timeframe = ?",
+                [source or self._source, symbol, timeframe.value],
             ).fetchone()
         finally:
             cursor.close()
@@ -442,12 +523,32 @@ class KlineStore:
     def count(self) -> int:
         cursor = self._connection.cursor()
         try:
-            row = cursor.execute(
-                "SELECT count(*) FROM klines WHERE exchange = ?", [self._exchange]
-            ).fetchone()
+            row = cursor.execute("SELECT count(*) FROM klines WHERE source = ?", [self._source]).fetchone()
         finally:
             cursor.close()
         return 0 if row is None else int(row[0])
+
+    def inventory(self) -> list[dict[str, Any]]:
+        """Every stored stream of every source: candles, first and last open time (pages, CLI)."""
+        cursor = self._connection.cursor()
+        try:
+            rows = cursor.execute(
+                "SELECT source, symbol, timeframe, count(*), min(open_time), max(open_time) FROM klines "
+                "GROUP BY source, symbol, timeframe ORDER BY source, symbol, timeframe"
+            ).fetchall()
+        finally:
+            cursor.close()
+        return [
+            {
+                "source": source,
+                "symbol": symbol,
+                "timeframe": timeframe,
+                "candles": int(count),
+                "first_open_time": int(first),
+                "last_open_time": int(last),
+            }
+            for source, symbol, timeframe, count, first, last in rows
+        ]
 
     # -- retention -----------------------------------------------------------------------------------
 
@@ -458,15 +559,15 @@ class KlineStore:
         try:
             for timeframe, days in self._retention.items():
                 row = cursor.execute(
-                    "SELECT max(open_time) FROM klines WHERE exchange = ? AND timeframe = ?",
-                    [self._exchange, timeframe.value],
+                    "SELECT max(open_time) FROM klines WHERE source = ? AND timeframe = ?",
+                    [self._source, timeframe.value],
                 ).fetchone()
                 if row is None or row[0] is None:
                     continue
                 cutoff = int(row[0]) - int(days * DAY_MS)
                 result = cursor.execute(
-                    "DELETE FROM klines WHERE exchange = ? AND timeframe = ? AND open_time < ?",
-                    [self._exchange, timeframe.value, cutoff],
+                    "DELETE FROM klines WHERE source = ? AND timeframe = ? AND open_time < ?",
+                    [self._source, timeframe.value, cutoff],
                 ).fetchone()
                 deleted += 0 if result is None else int(result[0])
         finally:

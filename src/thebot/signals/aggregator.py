@@ -15,6 +15,7 @@ the lock is released.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections import OrderedDict
@@ -77,6 +78,23 @@ class SignalAggregator:
                 self._publish(event)
             except Exception:
                 logger.exception("publishing a signal event failed; the aggregator carries on")
+
+    # -- settings ------------------------------------------------------------------------------------
+
+    def reconfigure(self, settings: SignalSettings, *, forget: bool) -> None:
+        """New weights, window and cooldown take effect at once; `forget` drops every stream's signals
+        (the rules changed: the caller replays history with the new ones)."""
+        with self._lock:
+            self._settings = settings
+            if forget:
+                self._streams.clear()
+            self._version += 1
+
+    def remove_symbol(self, symbol: str) -> None:
+        with self._lock:
+            for key in [key for key in self._streams if key.symbol == symbol]:
+                del self._streams[key]
+            self._version += 1
 
     # -- intake --------------------------------------------------------------------------------------
 
@@ -195,6 +213,21 @@ class SignalAggregator:
         )
         return collected[:limit]
 
+    def count_since(self, symbol: str, since: int) -> int:
+        """How many final signals of `symbol` (every timeframe) fired on candles opened at or after `since`.
+
+        A count without building and sorting the list: the watchlist asks this for every symbol on every
+        refresh."""
+        with self._lock:
+            streams = [self._streams.get(StreamKey(symbol, timeframe)) for timeframe in self._timeframes]
+            return sum(
+                1
+                for stream in streams
+                if stream is not None
+                for signal in stream.accepted.values()
+                if signal.time >= since
+            )
+
     def assess(self, symbol: str, timeframe: Timeframe) -> Assessment:
         with self._lock:
             stream = self._streams.get(StreamKey(symbol, timeframe))
@@ -208,8 +241,12 @@ class SignalAggregator:
         return combine(symbol, timeframe, window, self._settings)
 
     def confluence(self, symbol: str) -> Confluence:
-        assessments = tuple(self.assess(symbol, timeframe) for timeframe in self._timeframes)
-        weights = self._settings.timeframe_weights
+        settings = self._settings
+        weights = settings.timeframe_weights
+        assessments = tuple(
+            dataclasses.replace(self.assess(symbol, timeframe), weight=weights.weight(timeframe))
+            for timeframe in self._timeframes
+        )
         total = sum(weights.weight(a.timeframe) for a in assessments if weights.weight(a.timeframe) > 0)
         score = (
             sum(
@@ -219,7 +256,17 @@ class SignalAggregator:
             if total > 0
             else 0.0
         )
-        return Confluence(symbol=symbol, score=score, grade=grade_of(score), timeframes=assessments)
+        rule_weights = tuple(
+            (item.name, float(getattr(settings.rule_weights, item.name)))
+            for item in dataclasses.fields(settings.rule_weights)
+        )
+        return Confluence(
+            symbol=symbol,
+            score=score,
+            grade=grade_of(score),
+            timeframes=assessments,
+            rule_weights=rule_weights,
+        )
 
 
 def combine(

@@ -109,6 +109,7 @@ class Assessment:
     buy_score: float
     sell_score: float
     signals: tuple[Signal, ...] = field(default=())
+    weight: float = 1.0  # the timeframe's weight in the confluence score
 
     @property
     def signed(self) -> float:
@@ -122,6 +123,7 @@ class Assessment:
             "buy_score": self.buy_score,
             "sell_score": self.sell_score,
             "signals": len(self.signals),
+            "weight": self.weight,
         }
 
 
@@ -131,6 +133,8 @@ class Confluence:
     score: float
     grade: Grade
     timeframes: tuple[Assessment, ...]
+    # the rule weights in force, so a reader sees a settings change take effect
+    rule_weights: tuple[tuple[str, float], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -138,4 +142,5 @@ class Confluence:
             "score": self.score,
             "grade": self.grade.value,
             "timeframes": [assessment.as_dict() for assessment in self.timeframes],
+            "rule_weights": dict(self.rule_weights),
         }

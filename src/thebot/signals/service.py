@@ -50,6 +50,26 @@ class _Closed:
 
 
 @dataclass(frozen=True, slots=True)
+class _Reconfigure:
+    """New `[signals]` settings, applied on the worker between two candles; `rebuild` when rules or
+    their parameters changed (weights, window and cooldown need no replay)."""
+
+    settings: SignalSettings
+    rebuild: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Forget:
+    """Drop a symbol's evaluators and signals: it is no longer streamed."""
+
+    symbol: str
+
+
+# Keys the aggregator reads at query time: changing them needs no rule rebuild or history replay.
+_AGGREGATE_ONLY = ("signals.rule_weights.", "signals.timeframe_weights.", "signals.lookback_bars")
+
+
+@dataclass(frozen=True, slots=True)
 class _Open:
     """Open `key` on its closed candles up to `through_open_time`. Queued behind the closes already
     waiting, so that none of them is mistaken for history, and ahead of later ones, which stay news."""
@@ -106,6 +126,9 @@ class AnalyticsService:
         self._series_cache: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
         self._columns_cache: OrderedDict[tuple[Any, ...], dict[str, np.ndarray[Any, Any]]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        # Streams of symbols outside this set are neither opened nor evaluated (a removed symbol's
+        # buffers may outlive its removal by a moment).
+        self._symbols: frozenset[str] = frozenset(datastream.symbols())
 
     @property
     def settings(self) -> SignalSettings:
@@ -145,6 +168,48 @@ class AnalyticsService:
         done = threading.Event()
         self._queue.put(done)
         return done.wait(timeout)
+
+    # -- settings (the bus worker: only queue) --------------------------------------------------------
+
+    def apply_settings(self, settings: Settings, keys: tuple[str, ...]) -> None:
+        """React to the keys this service owns: `market.symbols` and every `signals.*` key."""
+        if "market.symbols" in keys:
+            wanted = frozenset(settings.market.symbols)
+            for symbol in sorted(self._symbols - wanted):
+                self._queue.put(_Forget(symbol))
+            self._symbols = wanted
+        signal_keys = [key for key in keys if key.startswith("signals.")]
+        if not signal_keys:
+            return
+        if any(not key.startswith(_AGGREGATE_ONLY) for key in signal_keys):
+            self._queue.put(_Reconfigure(settings.signals, rebuild=True))
+        else:
+            # Weights and the window are read at query time under the aggregator's lock: no need to wait
+            # behind the candles queued for the worker.
+            self._settings = settings.signals
+            self.aggregator.reconfigure(settings.signals, forget=False)
+            logger.info("signal weights updated")
+
+    def _reconfigure(self, item: _Reconfigure) -> None:
+        self._settings = item.settings
+        if item.rebuild:
+            self._rules = build_rules(self.factory, item.settings)
+            self._evaluators.clear()
+            self._open_requested.clear()
+        self.aggregator.reconfigure(item.settings, forget=item.rebuild)
+        if item.rebuild:
+            reopened = self.request_waiting_opens()
+            logger.info("signal rules rebuilt; recomputing %d streams", reopened)
+
+    def _forget(self, symbol: str) -> None:
+        for key in [key for key in self._evaluators if key.symbol == symbol]:
+            del self._evaluators[key]
+        self._open_requested = {key for key in self._open_requested if key.symbol != symbol}
+        with self._forming_lock:
+            for key in [key for key in self._forming if key.symbol == symbol]:
+                del self._forming[key]
+        self.aggregator.remove_symbol(symbol)
+        logger.info("analytics dropped %s", symbol)
 
     # -- observers (websocket loop thread: only queue) -----------------------------------------------
 
@@ -189,10 +254,15 @@ class AnalyticsService:
                 if isinstance(item, threading.Event):
                     item.set()
                 elif isinstance(item, _Closed):
-                    self.process_close(item.key, item.candle)
+                    if item.key.symbol in self._symbols:
+                        self.process_close(item.key, item.candle)
+                elif isinstance(item, _Reconfigure):
+                    self._reconfigure(item)
+                elif isinstance(item, _Forget):
+                    self._forget(item.symbol)
                 elif isinstance(item, _Open):
                     self._open_requested.discard(item.key)
-                    if item.key not in self._evaluators:
+                    if item.key not in self._evaluators and item.key.symbol in self._symbols:
                         self._open(item.key, item.through_open_time + item.key.timeframe.milliseconds)
                 elif isinstance(item, StreamKey):
                     with self._forming_lock:
@@ -243,7 +313,7 @@ class AnalyticsService:
         the store or the backfill arrives without close events); returns how many were queued."""
         requested = 0
         for key in self._datastream.keys():
-            if key in self._evaluators or key in self._open_requested:
+            if key in self._evaluators or key in self._open_requested or key.symbol not in self._symbols:
                 continue
             newest = self._datastream.snapshot(key.symbol, key.timeframe, limit=2)
             closed_times = newest.open_time[newest.closed]
@@ -274,6 +344,10 @@ class AnalyticsService:
         return evaluator
 
     # -- what the page calls -------------------------------------------------------------------------
+
+    def open_streams(self) -> list[StreamKey]:
+        """Streams with a live evaluator (health and tests)."""
+        return list(self._evaluators)
 
     def indicator_catalog(self) -> list[dict[str, Any]]:
         return [info.as_dict() for info in self.factory.catalog()]
@@ -356,6 +430,10 @@ class AnalyticsService:
         """Newest first; provisional signals are included and flagged."""
         frame = None if timeframe is None else _timeframe(timeframe)
         return self.aggregator.signals(symbol, frame, limit)
+
+    def signal_count(self, symbol: str, since: int) -> int:
+        """Final signals of `symbol` on candles opened at or after `since` (ms), every timeframe."""
+        return self.aggregator.count_since(symbol, since)
 
     def signals_version(self) -> int:
         return self.aggregator.version

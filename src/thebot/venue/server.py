@@ -37,7 +37,7 @@ from thebot.venue.market import (
     rolling_ticker,
     symbol_rules,
 )
-from thebot.venue.settings import VenueConfig
+from thebot.venue.settings import VenueConfig, source_identity
 from thebot.venue.streams import (
     StreamKind,
     StreamName,
@@ -130,6 +130,7 @@ class SimulatedVenue:
         self._connections: set[_Connection] = set()
         self._stream_states: dict[str, _StreamState] = {}
         self._faults = _Faults()
+        self._source = source_identity(config)
         self._runner: web.AppRunner | None = None
         self._pump_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -267,9 +268,14 @@ class SimulatedVenue:
     @web.middleware
     async def _errors_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
-            return await handler(request)
+            response = await handler(request)
         except BinanceError as error:
-            return json_response({"code": error.code, "msg": error.message}, status=error.status)
+            response = json_response({"code": error.code, "msg": error.message}, status=error.status)
+        if self._faults.latency_seconds and request.path.startswith("/api/"):
+            # The request has taken effect; only its answer is late, as when a client times out on a
+            # slow exchange that did place the order.
+            await asyncio.sleep(self._faults.latency_seconds)
+        return response
 
     async def _ping(self, request: web.Request) -> web.Response:
         return json_response({})
@@ -427,6 +433,7 @@ class SimulatedVenue:
                 "server_time": self._clock.now_ms(),
                 "speed": self.config.speed,
                 "replay": self.config.replay is not None,
+                "source": self._source,
                 "connections": len(self._connections),
                 "streams": sorted(self._stream_states),
                 "stall_seconds_left": round(max(0.0, self._faults.stall_until - loop_time), 3),
@@ -454,7 +461,7 @@ class SimulatedVenue:
         if not 0 <= milliseconds <= 60_000:
             raise BinanceError(-1100, "ms must be between 0 and 60000")
         self._faults.latency_seconds = milliseconds / 1000.0
-        logger.info("venue fault: every frame now delayed by %.0f ms", milliseconds)
+        logger.info("venue fault: every frame and REST answer now delayed by %.0f ms", milliseconds)
         return json_response({"latency_ms": milliseconds})
 
     async def _admin_garbage(self, request: web.Request) -> web.Response:

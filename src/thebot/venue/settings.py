@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,3 +47,18 @@ class VenueConfig:
     @property
     def credentials(self) -> tuple[tuple[str, str], ...]:
         return self.accounts or ((DEMO_API_KEY, DEMO_SECRET),)
+
+
+def source_identity(config: VenueConfig) -> str:
+    """What a client stores this venue's candles under: two venues with different prices never share it.
+
+    `sim:seed=7` for simulated prices; `sim:replay=<file name>#<12 hex of its SHA-256>` for a replay, so an
+    edited file with the same name is another source.
+    """
+    if config.replay is None:
+        return f"sim:seed={config.seed}"
+    try:
+        digest = hashlib.sha256(config.replay.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return f"sim:replay={config.replay.name}"  # the replay loader reports the unreadable file
+    return f"sim:replay={config.replay.name}#{digest}"

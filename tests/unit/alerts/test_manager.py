@@ -322,21 +322,14 @@ def test_every_stream_stale_is_one_feed_down_warning(make_manager: Any) -> None:
 
 
 def test_calendar_event_becomes_an_info_alert(make_manager: Any) -> None:
-    from dataclasses import dataclass
-
-    from thebot.events import Event
-
-    @dataclass(frozen=True)
-    class CalendarEventSoon(Event):  # the news part's event, by name
-        title: str
-        message: str
+    from thebot.events import CalendarEventSoon
 
     manager = make_manager()
-    manager.process(
-        CalendarEventSoon("FOMC rate decision in 30 min", "US interest rate decision at 18:00 UTC")
-    )
+    start = 1_700_000_000_000 + 30 * 60_000
+    manager.process(CalendarEventSoon("fomc-1", "FOMC rate decision", start, "US", "high", 30.0))
     [alert] = manager.history()
-    assert (alert.alert_type, alert.title) == (AlertType.INFO, "FOMC rate decision in 30 min")
+    assert (alert.alert_type, alert.title) == (AlertType.INFO, "FOMC rate decision")
+    assert alert.message == "FOMC rate decision (US, high importance) starts at 22:43 UTC, in 30 min."
 
 
 def test_forming_prices_fire_per_bar_rules_but_never_bar_close_rules(make_manager: Any) -> None:

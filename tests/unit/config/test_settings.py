@@ -86,3 +86,21 @@ def test_app_exits_with_a_message_on_a_bad_config(tmp_path: Path, capsys: pytest
     assert main(["--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "market.timeframes[1]" in err and "'2d'" in err
+
+
+def test_app_layers_defaults_user_file_and_flags(tmp_path: Path) -> None:
+    """The panel's user file applies over the defaults; flags win for the run and are never saved."""
+    from app import parse_args, store_from_args
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "settings.user.toml").write_text("[ui]\nchart_candles = 777\n[venue]\nspeed = 5.0\n")
+    args = parse_args(["--data-dir", str(data_dir), "--speed", "60"])
+    store = store_from_args(args)
+    settings = store.current()
+    assert settings.ui.chart_candles == 777
+    assert settings.venue.speed == 60.0
+    assert settings.storage.data_dir == str(data_dir)
+    store.apply({"ui": {"chart_candles": 500}})
+    text = (data_dir / "settings.user.toml").read_text()
+    assert "chart_candles = 500" in text and "speed = 5.0" in text and "60" not in text

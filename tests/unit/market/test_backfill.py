@@ -175,3 +175,38 @@ def test_a_failing_request_is_retried() -> None:
     assert progress.jobs_failed == 0
     assert progress.requests == 2
     assert len(datastream.snapshot("BTCUSDT", Timeframe.M1)) == 6
+
+
+class AnySymbolExchange(FakeExchange):
+    """The same candles for every symbol; records which symbol each request asked for."""
+
+    def __init__(self, symbols: list[str]) -> None:
+        super().__init__(newest=5)
+        self.markets_by_id = {symbol: [{"symbol": symbol, "id": symbol}] for symbol in symbols}
+        self.order: list[str] = []
+
+    async def publicGetKlines(self, request: dict[str, Any]) -> list[list[Any]]:
+        self.order.append(request["symbol"])
+        return [self.row(index) for index in range(6)]
+
+
+def test_an_urgent_request_runs_before_the_queued_ones() -> None:
+    """A symbol added from the settings panel is backfilled before the start backfill of the others."""
+    symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+    exchange = AnySymbolExchange(symbols)
+    datastream = DataStream(symbols, [Timeframe.M1], capacity=100)
+
+    async def scenario() -> None:
+        backfiller = Backfiller(datastream, lambda: exchange, page_size=100, pause_seconds=0)
+        await backfiller.start()
+        backfiller.request(StreamKey("BTCUSDT", Timeframe.M1), None, None, "start")
+        backfiller.request(StreamKey("ETHUSDT", Timeframe.M1), None, None, "start")
+        backfiller.request(StreamKey("SOLUSDT", Timeframe.M1), None, None, "added", urgent=True)
+        for _ in range(500):
+            if backfiller.idle():
+                break
+            await asyncio.sleep(0.01)
+        await backfiller.stop()
+
+    asyncio.run(scenario())
+    assert exchange.order == ["SOLUSDT", "BTCUSDT", "ETHUSDT"]

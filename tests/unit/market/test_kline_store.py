@@ -6,12 +6,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 
 from thebot.market.datastream import DataStream
 from thebot.market.models import Candle, StreamKey
-from thebot.market.store import KlineStore
+from thebot.market.store import UNKNOWN_SOURCE, KlineStore
 from thebot.market.timeframe import Timeframe
 
 MINUTE = 60_000
@@ -137,3 +138,34 @@ def test_restore_fills_buffers_with_the_newest_candles(tmp_path: Path) -> None:
     # Streaming continues where the store ended.
     next_candle = candles(50, 1, closed=False)[0]
     assert datastream.update("BTCUSDT", Timeframe.M1, next_candle) == "appended"
+
+
+def test_a_data_directory_from_before_sources_keeps_its_candles_apart_as_unknown(tmp_path: Path) -> None:
+    path = str(tmp_path / "old.duckdb")
+    old = duckdb.connect(path)
+    old.execute(
+        "CREATE TABLE klines (exchange VARCHAR, symbol VARCHAR, timeframe VARCHAR, open_time BIGINT, "
+        "open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, volume DOUBLE, quote_volume DOUBLE, "
+        "trades BIGINT, taker_buy_volume DOUBLE)"
+    )
+    old.execute(f"INSERT INTO klines VALUES ('sim', 'BTCUSDT', '1m', {T0}, 1, 2, 0.5, 1.5, 3, 4, 5, 1)")
+    old.close()
+    store = KlineStore(path, "sim:seed=7").start()
+    try:
+        assert store.count() == 0
+        assert store.read_recent_all(100) == {}
+        assert store.read("BTCUSDT", Timeframe.M1, source=UNKNOWN_SOURCE)["close"].tolist() == [1.5]
+        store.write(BTC_1M, candles(0, 1, close=9.0))
+        assert store.flush()
+        assert store.read("BTCUSDT", Timeframe.M1)["close"].tolist() == [9.0]
+    finally:
+        store.close()
+    reopened = KlineStore(path, "sim")  # the old name is no longer a source of its own
+    try:
+        assert reopened.count() == 0
+        assert {(row["source"], row["candles"]) for row in reopened.inventory()} == {
+            (UNKNOWN_SOURCE, 1),
+            ("sim:seed=7", 1),
+        }
+    finally:
+        reopened.close()

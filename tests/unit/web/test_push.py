@@ -1,0 +1,94 @@
+"""The push hub: one computation per chart state, the same bytes to every page that shows it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import duckdb
+import orjson
+import pytest
+
+from dash_modules.chart import full_chart
+from dash_modules.figures import ChartState
+from dash_modules.push import PushClient, PushHub
+from thebot.config import Settings
+from thebot.events import EventBus
+from thebot.market.datastream import DataStream
+from thebot.market.models import Candle
+from thebot.market.timeframe import Timeframe
+from thebot.signals.service import AnalyticsService
+
+MINUTE = 60_000
+
+
+def candle(index: int, close: float, closed: bool = True) -> Candle:
+    return Candle(1_700_000_040_000 + index * MINUTE, 100.0, close + 1, close - 1, close, 5.0, closed)
+
+
+@pytest.fixture
+def services() -> Iterator[Any]:
+    stream = DataStream(["BTCUSDT"], [Timeframe.M1], capacity=500)
+    for index in range(200):
+        stream.update("BTCUSDT", Timeframe.M1, candle(index, 100.0 + index % 7, closed=index < 199))
+    settings = Settings()
+    health = {"status": "ok", "source": "sim", "websocket": {"reconnects": 0}, "backfill": {}}
+    yield SimpleNamespace(
+        settings=settings,
+        bus=EventBus(),
+        market=SimpleNamespace(datastream=stream),
+        analytics=AnalyticsService(settings, stream, duckdb.connect(":memory:")),
+        health=lambda: health,
+    )
+
+
+def drain(client: PushClient) -> list[dict[str, Any]]:
+    messages = []
+    while not client.queue.empty():
+        raw = client.queue.get_nowait()
+        messages.append(orjson.loads(raw.split(b"data: ", 1)[1]))
+    return messages
+
+
+def test_pages_on_the_same_chart_share_one_update_and_stay_in_step(services: Any) -> None:
+    async def scenario() -> None:
+        hub = PushHub(services)
+        _, state = full_chart(services, "BTCUSDT", "1m", [])
+        # Two pages whose states are equal but separate objects (each came from its own request).
+        first = hub.connect(ChartState.from_dict(state))
+        second = hub.connect(ChartState.from_dict(dict(state)))
+        drain(first), drain(second)
+        for step in range(3):
+            services.market.datastream.update("BTCUSDT", Timeframe.M1, candle(199, 110.0 + step, False))
+            hub._flag(next(iter(hub._watched)))
+            hub._round()
+            one, two = drain(first), drain(second)
+            assert len(one) == 1 and one == two, step
+            chart = one[0]["chart"]
+            assert chart["base"] == state, "a page was left behind and would have to reload its figure"
+            assert chart["rows"][-1][4] == 110.0 + step
+            state = chart["state"]
+            assert first.state == second.state == ChartState.from_dict(state)
+        assert hub.chart_messages == 6
+
+    asyncio.run(scenario())
+
+
+def test_a_page_that_cannot_keep_up_gets_a_resync_instead_of_a_backlog(services: Any) -> None:
+    async def scenario() -> None:
+        hub = PushHub(services)
+        _, state = full_chart(services, "BTCUSDT", "1m", [])
+        client = hub.connect(ChartState.from_dict(state))
+        for step in range(client.queue.maxsize + 5):
+            services.market.datastream.update("BTCUSDT", Timeframe.M1, candle(199, 120.0 + step, False))
+            for key in hub._watched:
+                hub._flag(key)
+            hub._round()
+        messages = drain(client)
+        assert messages[0] == {"resync": True}
+        assert client.overflows >= 1
+        assert client.state is None  # it follows again once its new full figure arrives
+
+    asyncio.run(scenario())
