@@ -33,3 +33,24 @@ def test_secrets_come_from_the_environment_and_stay_out_of_repr(monkeypatch: pyt
     assert alerts.telegram() == "999:env-token"
     assert "env-token" not in repr(alerts)
     assert alerts.secrets() == ("999:env-token",)
+
+
+def test_the_settings_panel_shows_alert_secrets_as_set_or_not() -> None:
+    from thebot.settings_schema import settings_to_dict
+    from thebot.settings_store import redact
+
+    settings = settings_from_dict(
+        {
+            "alerts": {
+                "webhook_enabled": True,
+                "webhook_url": "https://hooks.example/services/T0/B0/secret-path",
+                "telegram_token": "123:tok",
+                "smtp_password": "pw",
+            }
+        }
+    )
+    public = redact(settings_to_dict(settings))["alerts"]
+    assert public["webhook_url"] == {"set": True}
+    assert public["telegram_token"] == {"set": True}
+    assert public["smtp_password"] == {"set": True}
+    assert public["webhook_enabled"] is True
