@@ -277,7 +277,7 @@ def picker(services: Services) -> Any:
                 dcc.Dropdown(
                     id=INDICATOR_PICKER,
                     options=picker_options(services),
-                    value=[],
+                    value=list(services.settings.ui.default_indicators),
                     multi=True,
                     searchable=True,
                     placeholder="Add indicators: RSI, BBANDS, MACD, SESSION_VWAP…",

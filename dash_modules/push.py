@@ -36,6 +36,7 @@ from thebot.events import (
     BackfillProgress,
     ConnectionChanged,
     Event,
+    SettingsChanged,
     SignalRaised,
     SignalWithdrawn,
     StreamFresh,
@@ -59,6 +60,8 @@ RETRY_MS = 1000
 _STATUS_EVENTS = (ConnectionChanged, BackfillProgress)
 _STREAM_EVENTS = (StreamStale, StreamFresh)
 _SIGNAL_EVENTS = (SignalRaised, SignalWithdrawn)
+# Settings whose change makes every open chart draw a new full figure.
+CHART_SETTINGS = ("ui.chart_candles", "signals.")
 
 
 def sse(data: bytes, event: str | None = None) -> bytes:
@@ -122,6 +125,7 @@ class PushHub:
         self._dirty: set[StreamKey] = set()
         self._woken = False
         self._status_due = False
+        self._charts_resync_due = False
         self._signal_streams: set[tuple[str, str]] = set()
         self._metric_streams: set[tuple[str, str]] = set()
         self._listening = False
@@ -151,7 +155,7 @@ class PushHub:
         if self._subscription is None:
             topic_events = tuple(event for types, _ in self._topics for event in types)
             self._subscription = services.bus.subscribe(
-                (*_STATUS_EVENTS, *_STREAM_EVENTS, *_SIGNAL_EVENTS, *topic_events),
+                (*_STATUS_EVENTS, *_STREAM_EVENTS, *_SIGNAL_EVENTS, SettingsChanged, *topic_events),
                 self._on_event,
                 name="push",
                 loop=loop,
@@ -222,6 +226,8 @@ class PushHub:
         for number, (types, _) in enumerate(self._topics):
             if isinstance(event, types):
                 self._topics_due.add(number)
+        if isinstance(event, SettingsChanged) and any(key.startswith(CHART_SETTINGS) for key in event.keys):
+            self._charts_resync_due = True
         if isinstance(event, _STATUS_EVENTS):
             self._status_due = True
         elif isinstance(event, _STREAM_EVENTS):
@@ -255,6 +261,13 @@ class PushHub:
             data = sse(encode({"props": connection_props(services)}))
             for client in list(self._clients):
                 client.send(data)
+        if self._charts_resync_due:
+            self._charts_resync_due = False
+            resync = sse(encode({"resync": True}))
+            for client in list(self._clients):
+                if client.state is not None:
+                    client.state = None  # it follows again with its new full figure
+                    client.send(resync)
         due, self._topics_due = self._topics_due, set()
         for number in sorted(due):
             data = sse(encode({"props": self._topics[number][1]()}))
