@@ -7,6 +7,8 @@ from pathlib import Path
 from dash import Dash
 
 from dash_modules import (
+    alerts_api,
+    alerts_page,
     analytics_api,
     api,
     layout,
@@ -19,7 +21,7 @@ from dash_modules import (
     trading_page,
 )
 from dash_modules.push import PushHub
-from thebot.events import OrderUpdated, SettingsChanged, TradingWarning
+from thebot.events import AlertFired, OrderUpdated, SettingsChanged, TradingWarning
 from thebot.services import Services
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
@@ -49,6 +51,7 @@ def create_app(services: Services, hub: PushHub | None = None) -> Dash:
     trading_api.register(app.server, services)
     news_api.register(app.server, services)
     settings_api.register(app.server, services)
+    alerts_api.register(app.server, services)
     return app
 
 
@@ -59,6 +62,10 @@ def register_push_topics(hub: PushHub, services: Services) -> None:
         hub.add_topic((OrderUpdated, TradingWarning), lambda: trading_page.trading_props(trading))
     # The navbar's symbols, the theme and the Settings page follow every applied settings change.
     hub.add_topic((SettingsChanged,), lambda: settings_page.frame_props(services))
+    alerts = services.alerts
+    if alerts is not None:
+        # Every page's toast callback runs on this and reads what is new to that page.
+        hub.add_topic((AlertFired,), lambda: alerts_page.news_props(alerts))
 
 
 __all__ = ["create_app", "register_push_topics"]

@@ -7,7 +7,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dash_modules import ids, status
+from dash_modules import alerts_page, ids, status
 from dash_modules.pages import Page, navigation
 from thebot.services import Services
 
@@ -69,6 +69,8 @@ def frame(services: Services, pages: list[Page], body: Any) -> Any:
             navbar(services, pages),
             html.Div(id=ids.PUSH_STATUS, className="push-status", role="status"),
             dbc.Container(body, id=ids.PAGE_CONTENT, fluid=True, className="page-body"),
+            # Toasts, sound and their stores on every page.
+            *alerts_page.toast_layer(services),
         ],
         className="app-root",
     )

@@ -31,6 +31,7 @@ class Page:
 def all_pages() -> list[Page]:
     """In navigation order; the first is the home page."""
     from dash_modules import (
+        alerts_page,
         backtest_page,
         chart_page,
         compare_page,
@@ -51,6 +52,7 @@ def all_pages() -> list[Page]:
         trading_page.PAGE,
         backtest_page.PAGE,
         news_page.PAGE,
+        alerts_page.PAGE,
         settings_page.PAGE,
     ]
 

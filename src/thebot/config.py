@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from thebot.alerts.settings import AlertSettings
 from thebot.backtest.settings import BacktestSettings
 from thebot.config_errors import ConfigError, require
 from thebot.execution.settings import TradingSettings
@@ -173,6 +174,7 @@ class Settings:
     trading: TradingSettings = field(default_factory=TradingSettings)
     backtest: BacktestSettings = field(default_factory=BacktestSettings)
     news: NewsSettings = field(default_factory=NewsSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     def __post_init__(self) -> None:
         _require(

@@ -194,6 +194,20 @@ class NewsFeedChanged(Event):
     items: int
 
 
+@dataclass(frozen=True, slots=True)
+class AlertFired(Event):
+    """The AlertManager wrote an alert to its history (before any notifier ran); `id` is its row id."""
+
+    id: int
+    time: int
+    type: str
+    symbol: str
+    timeframe: str
+    title: str
+    message: str
+    rule_id: str
+
+
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any], None] | Callable[[Any], Awaitable[None]]
 

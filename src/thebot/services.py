@@ -16,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import websockets
 
+from thebot.alerts.manager import AlertManager
+from thebot.alerts.service import build_alert_manager
 from thebot.backtest.jobs import BacktestJobs
 from thebot.config import Settings
 from thebot.events import EventBus, SettingsChanged
@@ -70,6 +72,7 @@ class Services:
     trading: TradingService | None = None
     backtests: BacktestJobs | None = None
     news: NewsService | None = None
+    alerts: AlertManager | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -85,6 +88,8 @@ class Services:
     def start(self) -> Services:
         # Analytics subscribes to the DataStream first so that no closed candle passes unseen.
         self.analytics.start()
+        if self.alerts is not None:
+            self.alerts.start()
         self.market.start()
         if self.trading is not None:
             # After the market: its observer needs the DataStream, its reconciliation the venue.
@@ -120,6 +125,8 @@ class Services:
         if self.news is not None:
             self.news.stop()
         self.analytics.stop()
+        if self.alerts is not None:
+            self.alerts.stop()
         self.market.stop()
         self.bus.close()
         self.loop.stop()
@@ -175,11 +182,13 @@ def build_services(
     venue_url: str | None = None,
     store_path: str | None = None,
     settings_store: SettingsStore | None = None,
+    alerts_path: str | None = None,
 ) -> Services:
     """Build (but do not start) the services for `settings.market.source`.
 
     `settings_store` (from `app.py`: defaults, the user file and the flags) is what the panel changes;
-    `settings` must be its `current()`.
+    `settings` must be its `current()`. `alerts_path` overrides where the alert history lives (default:
+    `alerts.database` in the data dir).
 
     `auto` tries Binance's stream endpoint for at most `auto_probe_seconds` and falls back to an
     in-process simulated venue; `venue_url` connects to an already-running venue and starts none.
@@ -248,6 +257,8 @@ def build_services(
         analytics = AnalyticsService(
             settings, market.datastream, market.store_connection(), publish=bus.publish
         )
+        # Alerts stay on disk even when candles live in memory: they must survive a restart.
+        alerts = build_alert_manager(settings, bus, market.datastream, analytics, alerts_path)
         trading = build_trading_service(
             settings.trading,
             bus,
@@ -288,6 +299,7 @@ def build_services(
         analytics=analytics,
         bus=bus,
         settings_store=store,
+        alerts=alerts,
         venue=venue,
         trading=trading,
         backtests=backtests,

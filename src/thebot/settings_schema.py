@@ -27,11 +27,13 @@ Mark = Literal["live", "restart"]
 Kind = Literal["bool", "int", "float", "str", "choice", "list"]
 
 SECRET_SUFFIXES: tuple[str, ...] = ("_key", "_secret", "token", "password")
+# Secrets whose names do not say so: a webhook URL usually carries its key in the path.
+SECRET_KEYS: frozenset[str] = frozenset({"alerts.webhook_url"})
 
 
 def is_secret(key: str) -> bool:
     """API keys, tokens and passwords are shown as set/not set and never logged."""
-    return key.rsplit(".", 1)[-1].lower().endswith(SECRET_SUFFIXES)
+    return key in SECRET_KEYS or key.rsplit(".", 1)[-1].lower().endswith(SECRET_SUFFIXES)
 
 
 @dataclass(frozen=True, slots=True)

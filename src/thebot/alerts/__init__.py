@@ -1,1 +1,1 @@
-"""Alerts (toast and sound) raised from graded signals; see ROADMAP.md."""
+"""Alerts: rules on prices, indicators, signals and health; durable history; toasts, sound, notifiers."""
