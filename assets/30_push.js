@@ -116,16 +116,22 @@
    * at most once a frame (several chart updates become one Patch) and each other component once with
    * its newest props. A tab in the background piles up at most MAX_PENDING before it resyncs. */
   var MAX_PENDING = 500;
-  var pending = { charts: [], props: {}, scheduled: false };
+  var FRAME_MS = 16;
+  var pending = { charts: [], props: {}, scheduled: false, lastFlush: 0 };
 
   function schedule() {
     if (pending.scheduled) return;
+    if (performance.now() - pending.lastFlush > FRAME_MS) {
+      flush(); // the first message after a quiet spell goes straight to the chart
+      return;
+    }
     pending.scheduled = true;
     requestAnimationFrame(flush);
   }
 
   function flush() {
     pending.scheduled = false;
+    pending.lastFlush = performance.now();
     var charts = pending.charts;
     var props = pending.props;
     pending.charts = [];

@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, dcc
+from dash import Dash, Input, Output, State, dcc, html
 
 from dash_modules import ids
+from dash_modules.alerts_page import alert_link
 from dash_modules.chart_data import (
     chart_inputs,
     markers_fingerprint,
@@ -61,6 +62,7 @@ def layout(services: Services) -> Any:
                 config={"displaylogo": False, "scrollZoom": True, "responsive": True},
                 style={"height": "62vh", "minHeight": "420px"},
             ),
+            html.Div(id=ids.CHART_ALERT_LINK, className="chart-alert-link small"),
             dcc.Store(id=ids.CHART_FULL, data=None),
             dcc.Store(id=ids.CHART_STATE, data=None),
             dcc.Store(id=ids.CHART_RESYNC, data=0),
@@ -190,6 +192,21 @@ def register_callbacks(app: Dash, services: Services) -> None:
     def _full(symbol: str, timeframe: str, picked: list[str] | None, _resync: Any) -> dict[str, Any]:
         figure, state = full_chart(services, symbol, timeframe, picked)
         return {"figure": figure, "state": state}
+
+    @app.callback(
+        Output(ids.CHART_ALERT_LINK, "children"),
+        Input(ids.PRICE_CHART, "clickData"),
+        State(ids.SYMBOL_SELECT, "value"),
+        State(ids.TIMEFRAME_SELECT, "value"),
+        prevent_initial_call=True,
+    )
+    def _alert_here(click: dict[str, Any] | None, symbol: str, timeframe: str) -> Any:
+        """A click on the chart offers an alert at that price (a link, so a stray click costs nothing)."""
+        href = alert_link(click, symbol, timeframe)
+        if href is None:
+            return None
+        price = href.rsplit("price=", 1)[1]
+        return dcc.Link(f"🔔 Alert when {symbol} crosses {price}", href=href, className="chart-alert-link")
 
     # The full figure reaches the graph through the page's push script, which switches its stream to
     # the new state in the same step: no pushed update of the previous stream can land on the new figure.
