@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from thebot.services import Services
 
 # Fallback only: the push channel brings new alerts at once.
-TOAST_INTERVAL_MS = 10_000
 MAX_TOASTS = 6
 HISTORY_ROWS = 200
 SOUND_TYPES = [alert_type.value.lower() for alert_type in AlertType]
@@ -136,11 +135,16 @@ def news_props(manager: AlertManager) -> dict[str, dict[str, Any]]:
     return {ids.ALERT_NEWS: {"title": str(manager.last_id())}}
 
 
+def sync_props(manager: AlertManager) -> dict[str, dict[str, Any]]:
+    """Sent when a page's push stream (re)connects: a page that already has a cursor catches up with the
+    alerts fired while its stream was down; a page that has none only learns where it stands."""
+    return {ids.ALERT_NEWS: {"title": f"sync:{manager.last_id()}"}}
+
+
 def toast_layer(services: Services) -> list[Any]:
     """Goes into the page frame: toasts, stores, the sound control and the audio elements."""
     return [
         html.Div([], id=ids.ALERT_TOASTS, className="alert-toasts"),
-        dcc.Interval(id=ids.ALERT_TICK, interval=TOAST_INTERVAL_MS, n_intervals=0),
         # A DOM element, not a Store: the push script only sets props of elements present in the page.
         html.Div(id=ids.ALERT_NEWS, hidden=True, title=""),
         dcc.Store(id=ids.ALERT_CURSOR, storage_type="memory", data=None),
@@ -218,18 +222,15 @@ def register_toasts(app: Dash, services: Services) -> None:
         Output(ids.ALERT_TOASTS, "children"),
         Output(ids.ALERT_CURSOR, "data"),
         Output(ids.ALERT_PLAY, "data"),
-        Input(ids.ALERT_TICK, "n_intervals"),
         Input(ids.ALERT_NEWS, "title"),
         State(ids.ALERT_CURSOR, "data"),
         State(ids.ALERT_TOASTS, "children"),
     )
-    def _toasts(
-        _tick: int, news: str | None, cursor: int | None, children: list[Any] | None
-    ) -> tuple[Any, Any, Any]:
+    def _toasts(news: str | None, cursor: int | None, children: list[Any] | None) -> tuple[Any, Any, Any]:
         if manager is None:
             return no_update, no_update, no_update
-        if cursor is None and news:
-            cursor = int(news) - 1  # news arrived before the page's first look: show it
+        if cursor is None and news and not news.startswith("sync:"):
+            cursor = int(news) - 1  # an alert fired before the page's first look: show it
         return toast_update(manager, settings, cursor, children)
 
     app.clientside_callback(

@@ -65,7 +65,11 @@ def register_push_topics(hub: PushHub, services: Services) -> None:
     alerts = services.alerts
     if alerts is not None:
         # Every page's toast callback runs on this and reads what is new to that page.
-        hub.add_topic((AlertFired,), lambda: alerts_page.news_props(alerts))
+        hub.add_topic(
+            (AlertFired,),
+            lambda: alerts_page.news_props(alerts),
+            on_connect=lambda: alerts_page.sync_props(alerts),
+        )
 
 
 __all__ = ["create_app", "register_push_topics"]

@@ -67,7 +67,6 @@ URL_SYNC = "url-sync"
 
 # alerts: the global toast layer (every page) and the alert centre (/alerts)
 ALERT_TOASTS = "alert-toasts"
-ALERT_TICK = "alert-tick"
 ALERT_NEWS = "alert-news"  # its title is set by the push channel on AlertFired (dash_modules/push.py)
 ALERT_CURSOR = "alert-cursor"
 ALERT_PLAY = "alert-play"

@@ -130,17 +130,25 @@ class PushHub:
         self._metric_streams: set[tuple[str, str]] = set()
         self._listening = False
         self._topics: list[tuple[tuple[type[Event], ...], Callable[[], dict[str, dict[str, Any]]]]] = []
+        self._on_connect: list[Callable[[], dict[str, dict[str, Any]]]] = []
         self._topics_due: set[int] = set()
         self.rounds = 0
         self.chart_messages = 0
         self.chart_bytes = 0
 
     def add_topic(
-        self, event_types: tuple[type[Event], ...], build: Callable[[], dict[str, dict[str, Any]]]
+        self,
+        event_types: tuple[type[Event], ...],
+        build: Callable[[], dict[str, dict[str, Any]]],
+        on_connect: Callable[[], dict[str, dict[str, Any]]] | None = None,
     ) -> None:
         """When one of `event_types` is published, `build()` the props once and send them to every page
-        (a page applies only those whose components it shows). Call before the first page connects."""
+        (a page applies only those whose components it shows); `on_connect()` props go to each page when
+        its stream (re)connects, so nothing published while it was down is missed. Call before the first
+        page connects."""
         self._topics.append((event_types, build))
+        if on_connect is not None:
+            self._on_connect.append(on_connect)
 
     # -- lifecycle (on the web server's loop) --------------------------------------------------------
 
@@ -176,7 +184,10 @@ class PushHub:
         client = PushClient(next(self._numbers), state)
         self._clients.add(client)
         self._rewatch()
-        client.send(sse(encode({"props": connection_props(self._services), "hello": client.number})))
+        props = connection_props(self._services)
+        for build in self._on_connect:
+            props.update(build())
+        client.send(sse(encode({"props": props, "hello": client.number})))
         if state is not None:  # catch up with whatever moved while the page was connecting
             self._flag(StreamKey(state.symbol, Timeframe(state.timeframe)))
         return client

@@ -63,7 +63,7 @@ MARKS: dict[str, Meta] = {
         unit="ms",
         minimum=100,
         maximum=60000,
-        help="chart refresh; applies on the next page load",
+        help="unused: pages are updated by push, not on a timer (kept for older settings files)",
     ),
     "ui.theme": Meta(mark="live"),
     "ui.default_indicators": _LIVE,

@@ -92,3 +92,19 @@ def test_a_page_that_cannot_keep_up_gets_a_resync_instead_of_a_backlog(services:
         assert client.state is None  # it follows again once its new full figure arrives
 
     asyncio.run(scenario())
+
+
+def test_the_chart_page_and_the_frame_have_no_refresh_timer(services: Any) -> None:
+    """Updates reach the chart page by push only: neither it nor the frame around every page polls."""
+    from dash_modules import chart_page, layout
+    from dash_modules.pages import Page
+
+    page = Page(path="/", label="Chart", layout=chart_page.layout, register=chart_page.register)
+    services.simulated = True
+    services.alerts = None
+    rendered = orjson.dumps(
+        [chart_page.layout(services), layout.page(services, [page])],
+        default=lambda component: component.to_plotly_json(),
+    ).decode()
+    assert '"type":"Graph"' in rendered  # the serialisation reached the components
+    assert '"type":"Interval"' not in rendered
