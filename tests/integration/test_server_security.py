@@ -6,7 +6,6 @@ One tokened app for the module (a token set on loopback is enforced too), plus a
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,14 +16,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from thebot.bench._browser import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "s3cret-token-for-the-test-5f2a9c"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -68,7 +68,10 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], what: str, timeout: f
 
 
 @contextmanager
-def running_stack(speed: float, symbols: str = "BTCUSDT,ETHUSDT") -> Iterator[Stack]:
+def running_stack(
+    speed: float, symbols: str = "BTCUSDT,ETHUSDT", app_args: tuple[str, ...] = ()
+) -> Iterator[Stack]:
+    """A venue and the app (with `app_args`, e.g. `--config FILE`) as child processes."""
     venue_port, app_port = free_port(), free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     with tempfile.TemporaryDirectory(prefix="thebot-bench-") as data_dir:
@@ -83,7 +86,7 @@ def running_stack(speed: float, symbols: str = "BTCUSDT,ETHUSDT") -> Iterator[St
             _wait_http(f"{venue_url}/api/v3/ping", venue, "venue")
             app = subprocess.Popen(
                 [sys.executable, str(ROOT / "app.py"), "--venue", venue_url, "--port", str(app_port),
-                 "--symbols", symbols, "--data-dir", data_dir, "--log-level", "WARNING"],
+                 "--symbols", symbols, "--data-dir", data_dir, "--log-level", "WARNING", *app_args],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             app_url = f"http://127.0.0.1:{app_port}"

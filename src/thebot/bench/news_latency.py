@@ -10,20 +10,15 @@ every 60 s window; the shipped interval is 300 s). Target (issue #13): p95 with 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
 
-from thebot.bench._browser import ROOT, Stack, _wait_http, chromium, free_port
+from thebot.bench._browser import ROOT, chromium, running_stack
 from thebot.bench.latency import measure
 from thebot.bench.news import feed_server_process
 
@@ -47,40 +42,6 @@ def config_with_news(folder: Path, name: str, section: str) -> Path:
     return path
 
 
-@contextmanager
-def stack_with_config(speed: float, config: Path, symbols: str = "BTCUSDT,ETHUSDT") -> Iterator[Stack]:
-    """`_browser.running_stack` plus `--config`: a venue and the app as child processes."""
-    venue_port, app_port = free_port(), free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    with tempfile.TemporaryDirectory(prefix="thebot-bench-") as data_dir:
-        venue = subprocess.Popen(
-            [sys.executable, "-m", "thebot.venue", "--port", str(venue_port), "--symbols", symbols,
-             "--speed", str(speed), "--history-days", "2", "--log-level", "WARNING"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        app: subprocess.Popen[bytes] | None = None
-        try:
-            venue_url = f"http://127.0.0.1:{venue_port}"
-            _wait_http(f"{venue_url}/api/v3/ping", venue, "venue")
-            app = subprocess.Popen(
-                [sys.executable, str(ROOT / "app.py"), "--venue", venue_url, "--port", str(app_port),
-                 "--symbols", symbols, "--data-dir", data_dir, "--log-level", "WARNING",
-                 "--config", str(config)],
-                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-            app_url = f"http://127.0.0.1:{app_port}"
-            _wait_http(f"{app_url}/api/health", app, "app")
-            yield Stack(venue_url=venue_url, app_url=app_url, app=app)
-        finally:
-            for process in (app, venue):
-                if process is not None:
-                    process.terminate()
-                    try:
-                        process.wait(15)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-
-
 def run(argv: list[str]) -> dict[str, object]:
     parser = argparse.ArgumentParser(prog="python -m thebot.bench news_latency")
     parser.add_argument("--seconds", type=float, default=60.0, help="measured time per window (default 60)")
@@ -102,7 +63,7 @@ def run(argv: list[str]) -> dict[str, object]:
         }
         for _ in range(args.rounds):
             for name, config in configs.items():
-                with stack_with_config(args.speed, config) as stack:
+                with running_stack(args.speed, app_args=("--config", str(config))) as stack:
                     ws_url = f"ws://{urlsplit(stack.venue_url).netloc}/ws/btcusdt@kline_1m"
                     result = measure(browser, stack.app_url, ws_url, [], args.seconds)
                     if name == "with_news":
