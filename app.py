@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -100,14 +99,14 @@ def main(argv: list[str]) -> int:
 
     from dash_modules.application import create_app
     from dash_modules.push import PushHub
-    from dash_modules.security import SecurityError, SecurityPolicy
+    from dash_modules.security import SecurityError
     from dash_modules.server import build_asgi, security_policy, serve
     from thebot.services import build_services
 
     host, port = settings.server.host, settings.server.port
     try:
         # Checked before anything starts: no token, no listening beyond this machine.
-        SecurityPolicy.build(host, os.environ.get("THEBOT_AUTH_TOKEN") or settings.server.auth_token)
+        policy = security_policy(settings.server)
     except SecurityError as error:
         print(f"thebot: {error}", file=sys.stderr)
         return 2
@@ -120,7 +119,7 @@ def main(argv: list[str]) -> int:
     try:
         hub = PushHub(services)
         app = create_app(services, hub)
-        asgi = build_asgi(app, services, hub, security_policy(services))
+        asgi = build_asgi(app, hub, policy)
         source = "simulated venue" if services.simulated else "Binance"
         print(f"thebot: market data from {source} ({services.endpoints.ws_url})", flush=True)
         print(f"thebot: dashboard at http://{host}:{port}/  (Ctrl+C to stop)", flush=True)

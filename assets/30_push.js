@@ -24,7 +24,7 @@
     retryMs: 500,
     lastMessageAt: 0,
     resyncRequestedAt: 0,
-    stats: { messages: 0, chartMessages: 0, chartBytes: [], resyncs: 0, resyncReasons: {}, follows: [], reconnects: 0, applied: [] },
+    stats: { messages: 0, chartMessages: 0, chartBytes: [], resyncs: 0, resyncReasons: {}, reconnects: 0, applied: [] },
   });
 
   function dc() {
@@ -263,7 +263,6 @@
 
   /* Called by the clientside callback that puts a full figure on the chart, just before it does. */
   push.follow = function (state) {
-    push.stats.follows.push(state ? keyOf(state) + "@" + state.version : null);
     push.state = state || null;
     pending.charts = []; // updates of the stream the page no longer shows
     open();

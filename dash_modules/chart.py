@@ -155,14 +155,15 @@ def chart_push(services: Services, state: ChartState) -> ChartPush:
             return ChartPush(RESYNC, state)
         after = state_after(state, buffer, plan)
         shown = buffer.tail(after.count)
-        appended = len(plan.append["x"])
-        series = picked_series(services, buffer, state.picks, after.count)
-        traces = indicator_traces(shown, series)
+        # Only the rewritten and appended rows: every point (pattern markers included) depends on its
+        # own candle alone, so the tail computed by itself equals the tail of the whole window.
+        changed = len(plan.append["x"]) + 1
+        series = picked_series(services, buffer, state.picks, changed)
         message["at"] = plan.replace_from
         message["rows"] = _rows(plan.replace, slice(0, 1)) + _rows(plan.append, slice(None))
         message["trim"] = plan.trim
-        message["ind"] = [trace["y"][len(trace["y"]) - appended - 1 :] for trace in traces]
-        if appended or plan.trim:
+        message["ind"] = [trace["y"] for trace in indicator_traces(buffer.tail(changed), series)]
+        if changed > 1 or plan.trim:
             message["clip"] = time_axis_clip(
                 after.first_open_time, after.last_open_time, timeframe.milliseconds
             )
@@ -171,8 +172,8 @@ def chart_push(services: Services, state: ChartState) -> ChartPush:
         signals = window_signals(services, shown)
         fingerprint = markers_fingerprint(signals)
         if fingerprint != state.markers:
-            series = picked_series(services, buffer, state.picks, len(shown))
-            message["marker_index"] = FIRST_DECORATION_TRACE + sum(len(item.outputs) for item in series)
+            outputs = picked_series(services, buffer, state.picks, 0)  # the trace count is all it needs
+            message["marker_index"] = FIRST_DECORATION_TRACE + sum(len(item.outputs) for item in outputs)
             message["markers"] = marker_traces(signals, shown)
         after = replace(after, signals_version=signals_version, markers=fingerprint)
     if "rows" not in message and "markers" not in message:

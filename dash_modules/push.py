@@ -64,6 +64,11 @@ _SIGNAL_EVENTS = (SignalRaised, SignalWithdrawn)
 CHART_SETTINGS = ("ui.chart_candles", "signals.")
 
 
+def _broadcast_to(clients: list[PushClient], data: bytes) -> None:
+    for client in clients:
+        client.send(data)
+
+
 def sse(data: bytes, event: str | None = None) -> bytes:
     head = f"event: {event}\n".encode() if event else b""
     return head + b"data: " + data + b"\n\n"
@@ -81,6 +86,9 @@ def _component_json(value: Any) -> Any:
     return to_json()
 
 
+RESYNC_DATA = sse(encode({"resync": True}))
+
+
 @dataclass(eq=False)
 class PushClient:
     """One open page: its chart state (None when it shows no chart) and its outgoing queue."""
@@ -88,8 +96,6 @@ class PushClient:
     number: int
     state: ChartState | None
     queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE_SIZE))
-    sent_messages: int = 0
-    sent_bytes: int = 0
     overflows: int = 0
 
     def send(self, data: bytes) -> None:
@@ -98,14 +104,16 @@ class PushClient:
             self.queue.put_nowait(data)
         except asyncio.QueueFull:
             self.overflows += 1
+            self.resync()
+
+    def resync(self) -> None:
+        """Ask the page for a full figure (it follows again with that figure's state). When the queue is
+        full its backlog goes: the page is about to redraw from scratch anyway."""
+        self.state = None
+        if self.queue.full():
             while not self.queue.empty():
                 self.queue.get_nowait()
-            self.queue.put_nowait(sse(encode({"resync": True})))
-            if self.state is not None:
-                self.state = None  # it will come back with the state of its new full figure
-            return
-        self.sent_messages += 1
-        self.sent_bytes += len(data)
+        self.queue.put_nowait(RESYNC_DATA)
 
     @property
     def stream(self) -> tuple[str, str] | None:
@@ -269,21 +277,15 @@ class PushHub:
         dirty, self._dirty = self._dirty, set()
         if self._status_due:
             self._status_due = False
-            data = sse(encode({"props": connection_props(services)}))
-            for client in list(self._clients):
-                client.send(data)
+            _broadcast_to(list(self._clients), sse(encode({"props": connection_props(services)})))
         if self._charts_resync_due:
             self._charts_resync_due = False
-            resync = sse(encode({"resync": True}))
             for client in list(self._clients):
                 if client.state is not None:
-                    client.state = None  # it follows again with its new full figure
-                    client.send(resync)
+                    client.resync()
         due, self._topics_due = self._topics_due, set()
         for number in sorted(due):
-            data = sse(encode({"props": self._topics[number][1]()}))
-            for client in list(self._clients):
-                client.send(data)
+            _broadcast_to(list(self._clients), sse(encode({"props": self._topics[number][1]()})))
         groups: dict[ChartState, list[PushClient]] = {}
         for client in self._clients:
             if client.state is not None:
@@ -298,8 +300,7 @@ class PushHub:
                 data = sse(encode({"chart": result.message} if "base" in result.message else result.message))
                 self.chart_messages += len(clients)
                 self.chart_bytes += len(data) * len(clients)
-                for client in clients:
-                    client.send(data)
+                _broadcast_to(clients, data)
             for client in clients:
                 if client.state == state:
                     client.state = result.state if "resync" not in (result.message or {}) else None
@@ -328,9 +329,7 @@ class PushHub:
         for symbol, timeframe in streams:
             clients = [client for client in self._clients if client.stream == (symbol, timeframe)]
             if clients:
-                data = sse(encode({"props": build(symbol, timeframe)}))
-                for client in clients:
-                    client.send(data)
+                _broadcast_to(clients, sse(encode({"props": build(symbol, timeframe)})))
 
 
 async def client_stream(hub: PushHub, client: PushClient) -> AsyncIterator[bytes]:

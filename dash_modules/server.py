@@ -29,7 +29,7 @@ from dash_modules.security import TOKEN_ENV, SecurityMiddleware, SecurityPolicy
 if TYPE_CHECKING:
     from dash import Dash
 
-    from thebot.services import Services
+    from thebot.config import ServerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -37,14 +37,13 @@ WSGI_WORKERS = 16
 GRACEFUL_SHUTDOWN_SECONDS = 2
 
 
-def security_policy(services: Services) -> SecurityPolicy:
+def security_policy(server: ServerSettings) -> SecurityPolicy:
     """From settings and env (env wins); raises SecurityError for a non-loopback bind without a token."""
-    server = services.settings.server
     token = os.environ.get(TOKEN_ENV) or server.auth_token or None
     return SecurityPolicy.build(server.host, token, server.allowed_hosts)
 
 
-def build_asgi(app: Dash, services: Services, hub: PushHub, policy: SecurityPolicy) -> SecurityMiddleware:
+def build_asgi(app: Dash, hub: PushHub, policy: SecurityPolicy) -> SecurityMiddleware:
     async def push(request: Request) -> Response:
         hub.ensure_started()
         client = hub.connect(chart_state_param(request.query_params.get("chart")))

@@ -113,14 +113,7 @@ def metrics_props(
     first_open = float(shown.open[0])
     change = (last - first_open) / first_open * 100 if first_open else 0.0
     color = {"color": UP_COLOR if change >= 0 else DOWN_COLOR}
-    stream = next(
-        (
-            status
-            for status in services.market.datastream.status()
-            if status.key.symbol == symbol and status.key.timeframe is timeframe
-        ),
-        None,
-    )
+    stream = services.market.datastream.stream_status(symbol, timeframe)
     age_ms = stream.last_update_age_ms if stream is not None else -1
     warning = ""
     if stream is not None and stream.stale and age_ms >= 0:

@@ -434,28 +434,31 @@ class DataStream:
 
     def status(self) -> list[StreamStatus]:
         now = time.monotonic()
-        result = []
         with self._lock:
-            for key, buffer in self._buffers.items():
-                age_ms = (
-                    -1
-                    if buffer.last_update_monotonic is None
-                    else int((now - buffer.last_update_monotonic) * 1000)
-                )
-                stale = age_ms < 0 or age_ms > self._stale_after_ms(key.timeframe)
-                result.append(
-                    StreamStatus(
-                        key=key,
-                        candles=len(buffer),
-                        last_open_time=buffer.last_open_time() or 0,
-                        last_update_age_ms=age_ms,
-                        stale=stale,
-                        version=buffer.version,
-                        ignored_older=buffer.ignored_older,
-                        gaps=buffer.gaps,
-                    )
-                )
-        return result
+            return [self._status(key, buffer, now) for key, buffer in self._buffers.items()]
+
+    def stream_status(self, symbol: str, timeframe: Timeframe) -> StreamStatus | None:
+        """One stream's status (None when it is not streamed): what a chart update needs, without
+        walking every buffer."""
+        key = StreamKey(symbol, timeframe)
+        with self._lock:
+            buffer = self._buffers.get(key)
+            return None if buffer is None else self._status(key, buffer, time.monotonic())
+
+    def _status(self, key: StreamKey, buffer: _Buffer, now: float) -> StreamStatus:
+        age_ms = (
+            -1 if buffer.last_update_monotonic is None else int((now - buffer.last_update_monotonic) * 1000)
+        )
+        return StreamStatus(
+            key=key,
+            candles=len(buffer),
+            last_open_time=buffer.last_open_time() or 0,
+            last_update_age_ms=age_ms,
+            stale=age_ms < 0 or age_ms > self._stale_after_ms(key.timeframe),
+            version=buffer.version,
+            ignored_older=buffer.ignored_older,
+            gaps=buffer.gaps,
+        )
 
     # -- observers -----------------------------------------------------------------------------------
 

@@ -65,6 +65,13 @@ def test_older_candle_is_ignored_and_counted(stream: DataStream) -> None:
     assert snapshot.close[-1] == 101.0
     [status] = stream.status()
     assert status.ignored_older == 1
+    one = stream.stream_status("BTCUSDT", Timeframe.M1)
+    assert one is not None and (one.key, one.version, one.ignored_older) == (
+        status.key,
+        status.version,
+        status.ignored_older,
+    )
+    assert stream.stream_status("NOPEUSDT", Timeframe.M1) is None
 
 
 def test_every_applied_update_changes_the_version(stream: DataStream) -> None:
