@@ -105,6 +105,19 @@ def test_live_chart_end_to_end(browser: Any, sim_app: RunningApp, tmp_path: Path
     )
     assert page.inner_text("#metric-last-price").strip() not in ("", "—")
 
+    # 4b) A click on the chart offers an alert at that price; the link opens the alert form for it.
+    box = page.locator(f"{GRAPH} .nsewdrag").first.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.wait_for_selector("#chart-alert-link a", timeout=10_000)
+    href = page.get_attribute("#chart-alert-link a", "href")
+    assert href is not None and href.startswith("/alerts?symbol=BTCUSDT&timeframe=5m&price=")
+    assert "Alert when BTCUSDT crosses" in page.inner_text("#chart-alert-link")
+    alerts_page = browser.new_page()
+    alerts_page.goto(sim_app.url + href)
+    alerts_page.wait_for_selector("#nav-alerts.active", timeout=20_000)
+    alerts_page.close()
+
     # 5) The push channel is what moves the chart: no dcc.Interval anywhere in the page, the chart's
     #    last close is the last pushed close, and every chart update came as a small pushed message.
     layout = requests.get(f"{sim_app.url}/_dash-layout", timeout=10).text
