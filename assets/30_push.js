@@ -5,6 +5,10 @@
  * what this page shows (otherwise the page asks the server for a full figure). The stream reconnects by
  * itself with backoff and a banner says so while it is down; heartbeats tell a quiet stream from a dead
  * one. window.thebotPush.stats is read by the latency benchmark and the browser tests.
+ *
+ * Besides the Chart page's chart (push.state, followed by push.follow), a page may follow panes: charts
+ * addressed by graph id (push.panes, followed by push.followPane; the Multi page). Their messages carry
+ * `graph` and patch that graph alone, each against its own state.
  */
 (function () {
   "use strict";
@@ -25,6 +29,8 @@
     lastMessageAt: 0,
     resyncRequestedAt: 0,
     stats: { messages: 0, chartMessages: 0, chartBytes: [], resyncs: 0, resyncReasons: {}, reconnects: 0, applied: [] },
+    panes: {}, // graph id -> {state, resync: id of the store that asks for its full figure, requestedAt}
+    paneStats: {}, // graph id -> {chartMessages, resyncs, last: {x, close, wall}}
   });
 
   function dc() {
@@ -62,6 +68,24 @@
     push.stats.resyncReasons[reason] = (push.stats.resyncReasons[reason] || 0) + 1;
     // dcc.Store renders no element: the chart's presence says whether its stores are on the page.
     if (present(CHART)) dc().set_props("chart-resync", { data: now });
+  }
+
+  function requestPaneFull(graph, reason) {
+    var pane = push.panes[graph];
+    var now = Date.now();
+    if (!pane || now - pane.requestedAt < 500) return;
+    pane.requestedAt = now;
+    paneStats(graph).resyncs += 1;
+    push.stats.resyncReasons["pane-" + reason] = (push.stats.resyncReasons["pane-" + reason] || 0) + 1;
+    if (present(graph)) dc().set_props(pane.resync, { data: now });
+  }
+
+  function requestAllPanes(reason) {
+    Object.keys(push.panes).forEach(function (graph) { requestPaneFull(graph, reason); });
+  }
+
+  function paneStats(graph) {
+    return (push.paneStats[graph] = push.paneStats[graph] || { chartMessages: 0, resyncs: 0, last: null });
   }
 
   function addChartOps(patch, chart) {
@@ -117,7 +141,7 @@
    * its newest props. A tab in the background piles up at most MAX_PENDING before it resyncs. */
   var MAX_PENDING = 500;
   var FRAME_MS = 16;
-  var pending = { charts: [], props: {}, scheduled: false, lastFlush: 0 };
+  var pending = { charts: [], panes: [], props: {}, scheduled: false, lastFlush: 0 };
 
   function schedule() {
     if (pending.scheduled) return;
@@ -173,6 +197,58 @@
     if (props["metric-updated"]) markAge(props["metric-updated"]["data-age-ms"]);
   }
 
+  /* Panes draw at most every PANE_MS (each pane's updates since then as one Patch of its graph, checked
+   * against that pane's state): four charts redrawn on every frame would take a whole core, and an
+   * overview moving four times a second loses nothing. The Chart page's chart keeps its per-frame path. */
+  var PANE_MS = 250;
+  var paneTimer = null;
+  var lastPaneFlush = 0;
+
+  function schedulePanes() {
+    if (paneTimer !== null) return;
+    var wait = Math.max(0, PANE_MS - (performance.now() - lastPaneFlush));
+    paneTimer = setTimeout(function () {
+      requestAnimationFrame(function () {
+        paneTimer = null;
+        lastPaneFlush = performance.now();
+        flushPanes();
+      });
+    }, wait);
+  }
+
+  function flushPanes() {
+    var byGraph = {};
+    pending.panes.forEach(function (item) { (byGraph[item.graph] = byGraph[item.graph] || []).push(item); });
+    pending.panes = [];
+    Object.keys(byGraph).forEach(function (graph) {
+      var pane = push.panes[graph];
+      if (!pane || !present(graph)) return;
+      var patch = new (dc().Patch)();
+      var state = pane.state;
+      var last = null;
+      var count = 0;
+      var items = byGraph[graph];
+      for (var i = 0; i < items.length; i++) {
+        var chart = items[i].chart;
+        if (!sameCandles(state, chart.base)) {
+          requestPaneFull(graph, "base");
+          break;
+        }
+        addChartOps(patch, chart);
+        state = chart.state;
+        count += 1;
+        var rows = chart.rows || [];
+        if (rows.length) last = rows[rows.length - 1];
+      }
+      if (!count) return;
+      dc().set_props(graph, { figure: patch.build() });
+      pane.state = state;
+      var stats = paneStats(graph);
+      stats.chartMessages += count;
+      if (last) stats.last = { x: last[0], close: last[4], wall: Date.now() };
+    });
+  }
+
   function mergeProps(props) {
     Object.keys(props).forEach(function (id) {
       pending.props[id] = Object.assign(pending.props[id] || {}, props[id]);
@@ -181,7 +257,24 @@
 
   function handle(message, bytes) {
     push.stats.messages += 1;
+    if (message.graph) {
+      if (message.resync) {
+        pending.panes = pending.panes.filter(function (item) { return item.graph !== message.graph; });
+        requestPaneFull(message.graph, "server");
+      } else if (message.chart) {
+        if (pending.panes.length >= MAX_PENDING) {
+          pending.panes = [];
+          requestAllPanes("backlog");
+        } else {
+          pending.panes.push({ graph: message.graph, chart: message.chart });
+        }
+      }
+      schedulePanes();
+      return;
+    }
     if (message.resync) {
+      pending.panes = [];
+      requestAllPanes("server");
       pending.charts = [];
       requestFull("server");
       return;
@@ -213,8 +306,18 @@
   }
 
   function url() {
-    if (push.state && present(CHART)) return PUSH_URL + "?chart=" + encodeURIComponent(JSON.stringify(push.state));
-    return PUSH_URL;
+    var query = [];
+    if (push.state && present(CHART)) query.push("chart=" + encodeURIComponent(JSON.stringify(push.state)));
+    var panes = {};
+    var followed = false;
+    Object.keys(push.panes).forEach(function (graph) {
+      if (push.panes[graph].state && present(graph)) {
+        panes[graph] = push.panes[graph].state;
+        followed = true;
+      }
+    });
+    if (followed) query.push("charts=" + encodeURIComponent(JSON.stringify(panes)));
+    return query.length ? PUSH_URL + "?" + query.join("&") : PUSH_URL;
   }
 
   function open() {
@@ -233,6 +336,7 @@
         // Whatever happened while the stream was down (even a restarted server), start from a fresh figure.
         push.stats.reconnects += 1;
         if (push.state) requestFull("reconnect");
+        requestAllPanes("reconnect");
       }
     };
     source.onmessage = function (event) {
@@ -265,6 +369,24 @@
   push.follow = function (state) {
     push.state = state || null;
     pending.charts = []; // updates of the stream the page no longer shows
+    open();
+  };
+
+  /* Called by a pane's clientside callback as it puts a full figure on `graph` (state null: the pane
+   * shows no chart). The stream reopens following every pane; updates already queued are dropped, as
+   * the new stream starts from the states the page now shows. */
+  /* Called as the Multi page renders: panes followed before navigating away show nothing now. */
+  push.clearPanes = function () {
+    push.panes = {};
+    pending.panes = [];
+  };
+
+  push.followPane = function (graph, state, resyncId) {
+    if (state) push.panes[graph] = { state: state, resync: resyncId, requestedAt: 0 };
+    else if (push.panes[graph]) delete push.panes[graph];
+    else return; // a pane that was not followed stays so: nothing to reopen
+    pending.panes = [];
+    pending.charts = [];
     open();
   };
 

@@ -37,6 +37,7 @@ def all_pages() -> list[Page]:
         compare_page,
         markets_page,
         matrix_page,
+        multichart_page,
         news_page,
         settings_page,
         signals_page,
@@ -45,6 +46,7 @@ def all_pages() -> list[Page]:
 
     return [
         chart_page.PAGE,
+        multichart_page.PAGE,
         markets_page.PAGE,
         signals_page.PAGE,
         compare_page.PAGE,

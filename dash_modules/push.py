@@ -10,6 +10,10 @@ backend also runs ordinary sync callbacks on its event loop, where a full-figure
 stream. Here one hub computes each update once, for all pages that show the same thing, and writes the
 same bytes to each of them; EventSource brings reconnection and a visible connection state for free.
 
+A page follows one chart (`?chart=<state>`, the Chart page) and/or several (`?charts={graph id: state}`,
+the Multi page's panes). A pane's messages carry its graph id (`{"graph": id, "chart": ...}`, or
+`{"graph": id, "resync": true}`); all charts showing one state, in any page or pane, share one computation.
+
 Where work happens: a DataStream change listener (market loop thread) only flags the stream and wakes
 the hub; bus events (signals, connection, staleness, backfill) arrive on the hub's loop; the hub's task
 computes at most one round per `MIN_ROUND_SECONDS`, grouping pages by their chart state, so ten pages
@@ -21,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -28,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from dash_modules.chart import chart_push
+from dash_modules.chart import ChartPush, chart_push
 from dash_modules.figures import ChartState
 from dash_modules.indicators_panel import signal_props
 from dash_modules.status import connection_props, metrics_props
@@ -87,16 +92,26 @@ def _component_json(value: Any) -> Any:
 
 
 RESYNC_DATA = sse(encode({"resync": True}))
+# A page follows at most this many panes (the Multi page shows four); graph ids are short plain names.
+MAX_PANES = 8
+_PANE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def pane_data(graph: str, body: bytes) -> bytes:
+    """One pane's chart message from the encoded update (encoded once, whatever the number of panes)."""
+    return sse(b'{"graph":' + orjson.dumps(graph) + b',"chart":' + body + b"}")
 
 
 @dataclass(eq=False)
 class PushClient:
-    """One open page: its chart state (None when it shows no chart) and its outgoing queue."""
+    """One open page: its chart state (None when it shows no chart), the states of its panes by graph id
+    (the Multi page) and its outgoing queue."""
 
     number: int
     state: ChartState | None
     queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE_SIZE))
     overflows: int = 0
+    panes: dict[str, ChartState] = field(default_factory=dict)
 
     def send(self, data: bytes) -> None:
         """Never blocks the hub: a page that cannot keep up gets its backlog replaced by a resync."""
@@ -108,12 +123,18 @@ class PushClient:
 
     def resync(self) -> None:
         """Ask the page for a full figure (it follows again with that figure's state). When the queue is
-        full its backlog goes: the page is about to redraw from scratch anyway."""
+        full its backlog goes: the page is about to redraw from scratch anyway. Every pane redraws too."""
         self.state = None
+        self.panes = {}
         if self.queue.full():
             while not self.queue.empty():
                 self.queue.get_nowait()
         self.queue.put_nowait(RESYNC_DATA)
+
+    def resync_pane(self, graph: str) -> None:
+        """One pane asks for a full figure; the rest of the page keeps its updates."""
+        self.panes.pop(graph, None)
+        self.send(sse(b'{"graph":' + orjson.dumps(graph) + b',"resync":true}'))
 
     @property
     def stream(self) -> tuple[str, str] | None:
@@ -188,8 +209,8 @@ class PushHub:
             self._task.cancel()
             self._task = None
 
-    def connect(self, state: ChartState | None) -> PushClient:
-        client = PushClient(next(self._numbers), state)
+    def connect(self, state: ChartState | None, panes: dict[str, ChartState] | None = None) -> PushClient:
+        client = PushClient(next(self._numbers), state, panes=dict(panes or {}))
         self._clients.add(client)
         self._rewatch()
         props = connection_props(self._services)
@@ -198,6 +219,8 @@ class PushHub:
         client.send(sse(encode({"props": props, "hello": client.number})))
         if state is not None:  # catch up with whatever moved while the page was connecting
             self._flag(StreamKey(state.symbol, Timeframe(state.timeframe)))
+        for pane in client.panes.values():
+            self._flag(StreamKey(pane.symbol, Timeframe(pane.timeframe)))
         return client
 
     def disconnect(self, client: PushClient) -> None:
@@ -217,9 +240,10 @@ class PushHub:
 
     def _rewatch(self) -> None:
         self._watched = frozenset(
-            StreamKey(client.state.symbol, Timeframe(client.state.timeframe))
+            StreamKey(state.symbol, Timeframe(state.timeframe))
             for client in self._clients
-            if client.state is not None
+            for state in (client.state, *client.panes.values())
+            if state is not None
         )
 
     def _on_change(self, key: StreamKey) -> None:
@@ -281,22 +305,26 @@ class PushHub:
         if self._charts_resync_due:
             self._charts_resync_due = False
             for client in list(self._clients):
-                if client.state is not None:
+                if client.state is not None or client.panes:
                     client.resync()
         due, self._topics_due = self._topics_due, set()
         for number in sorted(due):
             _broadcast_to(list(self._clients), sse(encode({"props": self._topics[number][1]()})))
         groups: dict[ChartState, list[PushClient]] = {}
+        pane_groups: dict[ChartState, list[tuple[PushClient, str]]] = {}
         for client in self._clients:
             if client.state is not None:
                 groups.setdefault(client.state, []).append(client)
-        for state, clients in groups.items():
+            for graph, pane in client.panes.items():
+                pane_groups.setdefault(pane, []).append((client, graph))
+        for state in groups.keys() | pane_groups.keys():
             key = StreamKey(state.symbol, Timeframe(state.timeframe))
             if key not in dirty:
                 continue
             started = time.perf_counter()
             result = chart_push(services, state)
-            if result.message is not None:
+            clients = groups.get(state, [])
+            if result.message is not None and clients:
                 data = sse(encode({"chart": result.message} if "base" in result.message else result.message))
                 self.chart_messages += len(clients)
                 self.chart_bytes += len(data) * len(clients)
@@ -304,6 +332,8 @@ class PushHub:
             for client in clients:
                 if client.state == state:
                     client.state = result.state if "resync" not in (result.message or {}) else None
+            if state in pane_groups:
+                self._send_panes(pane_groups[state], state, result)
             logger.debug(
                 "push %s %s in %.2f ms",
                 key,
@@ -322,6 +352,27 @@ class PushHub:
             stale, lambda symbol, timeframe: metrics_props(services, symbol, Timeframe(timeframe))
         )
         self._rewatch()
+
+    def _send_panes(
+        self, targets: list[tuple[PushClient, str]], state: ChartState, result: ChartPush
+    ) -> None:
+        """The update of one state to every pane showing it; the single chart's metric props stay out
+        (a pane has no metrics strip)."""
+        message = result.message
+        if message is not None and "resync" in message:
+            for client, graph in targets:
+                if client.panes.get(graph) == state:
+                    client.resync_pane(graph)
+            return
+        body = None if message is None else encode({k: v for k, v in message.items() if k != "props"})
+        for client, graph in targets:
+            if body is not None:
+                data = pane_data(graph, body)
+                self.chart_messages += 1
+                self.chart_bytes += len(data)
+                client.send(data)
+            if client.panes.get(graph) == state:  # not if the send overflowed into a resync
+                client.panes[graph] = result.state
 
     def _send_per_stream(
         self, streams: set[tuple[str, str]], build: Callable[[str, str], dict[str, Any]]
@@ -356,3 +407,31 @@ def chart_state_param(raw: str | None) -> ChartState | None:
     except orjson.JSONDecodeError:
         return None
     return ChartState.from_dict(data) if isinstance(data, dict) else None
+
+
+def chart_panes_param(raw: str | None) -> dict[str, ChartState]:
+    """The page's pane states from the `charts` query parameter (JSON `{graph id: state}`); malformed
+    entries are dropped, at most MAX_PANES kept."""
+    if not raw:
+        return {}
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    panes: dict[str, ChartState] = {}
+    for graph, value in data.items():
+        if len(panes) >= MAX_PANES:
+            break
+        if not _PANE_ID.match(graph) or not isinstance(value, dict):
+            continue
+        try:
+            state = ChartState.from_dict(value)
+            if state is not None:
+                Timeframe(state.timeframe)
+        except ValueError:
+            continue
+        if state is not None:
+            panes[graph] = state
+    return panes

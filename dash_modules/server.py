@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Mount, Route
 
-from dash_modules.push import PUSH_PATH, PushHub, chart_state_param, client_stream
+from dash_modules.push import PUSH_PATH, PushHub, chart_panes_param, chart_state_param, client_stream
 from dash_modules.security import TOKEN_ENV, SecurityMiddleware, SecurityPolicy
 
 if TYPE_CHECKING:
@@ -46,7 +46,10 @@ def security_policy(server: ServerSettings) -> SecurityPolicy:
 def build_asgi(app: Dash, hub: PushHub, policy: SecurityPolicy) -> SecurityMiddleware:
     async def push(request: Request) -> Response:
         hub.ensure_started()
-        client = hub.connect(chart_state_param(request.query_params.get("chart")))
+        client = hub.connect(
+            chart_state_param(request.query_params.get("chart")),
+            chart_panes_param(request.query_params.get("charts")),
+        )
         return StreamingResponse(
             client_stream(hub, client),
             media_type="text/event-stream",
