@@ -13,7 +13,7 @@ import pytest
 
 from dash_modules.chart import full_chart
 from dash_modules.figures import ChartState
-from dash_modules.push import PushClient, PushHub
+from dash_modules.push import MAX_PANES, PushClient, PushHub, chart_panes_param
 from thebot.config import Settings
 from thebot.events import EventBus
 from thebot.market.datastream import DataStream
@@ -108,3 +108,60 @@ def test_the_chart_page_and_the_frame_have_no_refresh_timer(services: Any) -> No
     ).decode()
     assert '"type":"Graph"' in rendered  # the serialisation reached the components
     assert '"type":"Interval"' not in rendered
+
+
+def test_panes_of_one_page_follow_their_own_states_and_share_work_with_chart_pages(services: Any) -> None:
+    async def scenario() -> None:
+        hub = PushHub(services)
+        _, state = full_chart(services, "BTCUSDT", "1m", [])
+        chart_page = hub.connect(ChartState.from_dict(state))
+        multi = hub.connect(None, chart_panes_param(orjson.dumps({"g0": state, "g1": state}).decode()))
+        drain(chart_page), drain(multi)
+        services.market.datastream.update("BTCUSDT", Timeframe.M1, candle(199, 130.0, False))
+        hub._flag(next(iter(hub._watched)))
+        hub._round()
+        single, panes = drain(chart_page), drain(multi)
+        assert len(single) == 1 and "graph" not in single[0]
+        assert sorted(message["graph"] for message in panes) == ["g0", "g1"]
+        for message in panes:
+            # The same update as the Chart page's, addressed to the pane, without the metrics strip's props.
+            assert message["chart"] == {k: v for k, v in single[0]["chart"].items() if k != "props"}
+        after = ChartState.from_dict(single[0]["chart"]["state"])
+        assert multi.panes == {"g0": after, "g1": after} and chart_page.state == after
+
+    asyncio.run(scenario())
+
+
+def test_a_pane_whose_history_moved_under_it_resyncs_alone(services: Any) -> None:
+    async def scenario() -> None:
+        hub = PushHub(services)
+        _, state = full_chart(services, "BTCUSDT", "1m", [])
+        assert state is not None
+        stale = dict(state, first_open_time=state["first_open_time"] - 7 * MINUTE, version=1)
+        client = hub.connect(None, {"g0": ChartState.from_dict(state), "g1": ChartState.from_dict(stale)})
+        drain(client)
+        services.market.datastream.update("BTCUSDT", Timeframe.M1, candle(199, 140.0, False))
+        hub._flag(next(iter(hub._watched)))
+        hub._round()
+        messages = drain(client)
+        assert {"graph": "g1", "resync": True} in messages
+        assert [m["graph"] for m in messages if "chart" in m] == ["g0"]
+        assert list(client.panes) == ["g0"]  # g1 follows again once its new full figure arrives
+
+    asyncio.run(scenario())
+
+
+def test_the_panes_parameter_keeps_well_formed_entries_only() -> None:
+    good = {"symbol": "BTCUSDT", "timeframe": "1m", "version": 3, "first_open_time": 0, "last_open_time": 0}
+    good["count"] = 10
+    raw = orjson.dumps(
+        {"g0": good, "bad id!": good, "g1": dict(good, timeframe="7m"), "g2": {"symbol": "X"}, "g3": 5}
+    ).decode()
+    assert list(chart_panes_param(raw)) == ["g0"]
+    assert (
+        chart_panes_param("not json") == {}
+        and chart_panes_param("[1]") == {}
+        and chart_panes_param(None) == {}
+    )
+    many = orjson.dumps({f"g{n}": good for n in range(20)}).decode()
+    assert len(chart_panes_param(many)) == MAX_PANES
