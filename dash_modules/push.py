@@ -230,6 +230,7 @@ class PushHub:
     def stats(self) -> dict[str, Any]:
         return {
             "clients": len(self._clients),
+            "panes": sum(len(client.panes) for client in self._clients),
             "rounds": self.rounds,
             "chart_messages": self.chart_messages,
             "chart_bytes": self.chart_bytes,
