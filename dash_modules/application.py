@@ -38,7 +38,9 @@ def create_app(services: Services, hub: PushHub | None = None) -> Dash:
         suppress_callback_exceptions=True,
     )
     registered = pages.all_pages()
-    app.layout = layout.page(services, registered)
+    # Built per page load: a reload after a live settings change (a symbol or timeframe added) shows the
+    # current lists, not the ones the app started with.
+    app.layout = lambda: layout.page(services, registered)
     app.validation_layout = layout.validation_layout(services, registered)
     pages.register_router(app, services, registered)
     status.register_callbacks(app, services)

@@ -537,11 +537,17 @@ def register(app: Dash, services: Services) -> None:
 
 def frame_props(services: Services) -> dict[str, dict[str, Any]]:
     """What open pages show of the live settings, as push props (`dash_modules.push` sends them on
-    `SettingsChanged`): the navbar's symbol list, the theme, and the Settings page's version."""
+    `SettingsChanged`): the navbar's symbol and timeframe lists, the theme, and the Settings page's
+    version."""
     current = services.settings_store.current()
     return {
         ids.SYMBOL_SELECT: {
             "options": [{"label": symbol, "value": symbol} for symbol in current.market.symbols]
+        },
+        ids.TIMEFRAME_SELECT: {
+            "options": [
+                {"label": timeframe.value, "value": timeframe.value} for timeframe in current.market.timeframes
+            ]
         },
         ids.THEME: {"title": current.ui.theme},
         # Only the Settings page has this element; it re-renders its form when the version moves.
@@ -550,8 +556,8 @@ def frame_props(services: Services) -> dict[str, dict[str, Any]]:
 
 
 def register_frame_callbacks(app: Dash, _services: Services) -> None:
-    """The theme class on <html> follows `ui.theme`; a page whose symbol was removed moves to the first
-    one left (its chart would have nothing to show)."""
+    """The theme class on <html> follows `ui.theme`; a page whose symbol or timeframe was removed moves
+    to the first one left (its chart would have nothing to show)."""
     app.clientside_callback(
         """function (theme) {
             const root = document.documentElement;
@@ -572,6 +578,19 @@ def register_frame_callbacks(app: Dash, _services: Services) -> None:
         Output(ids.SYMBOL_SELECT, "value"),
         Input(ids.SYMBOL_SELECT, "options"),
         State(ids.SYMBOL_SELECT, "value"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        # The same for a timeframe dropped from `market.timeframes`.
+        """function (options, value) {
+            const values = (options || []).map(
+                (item) => (item && item.value !== undefined ? item.value : item));
+            if (!values.length || values.includes(value)) return window.dash_clientside.no_update;
+            return values[0];
+        }""",
+        Output(ids.TIMEFRAME_SELECT, "value"),
+        Input(ids.TIMEFRAME_SELECT, "options"),
+        State(ids.TIMEFRAME_SELECT, "value"),
         prevent_initial_call=True,
     )
 
