@@ -1,10 +1,13 @@
 /* The Signals grid's pushed transactions (dash_modules/signals_page.py `SignalsFeed`).
  *
  * The hub sends {from, to, transaction, oldest}: the transaction brings a page that holds the signals of
- * aggregator version `from` to version `to`. It applies here, as a dash-ag-grid rowTransaction (so the
- * user's sort, filters and page stay), only when the page holds exactly `from`; otherwise the page asks
- * its server callback for a transaction from what it holds (signals-resync). Rows the page already holds
- * are not added twice. The page's bookkeeping (id -> provisional) follows, pruned like the server's.
+ * aggregator version `from` to version `to`. It applies here as a dash-ag-grid rowTransaction (so the
+ * user's sort, filters and page stay) when the page holds `from` or later (a page whose layout or
+ * server answer was read between two hub builds): rows the page already holds are not added again, and
+ * only held rows are updated or removed. A page that holds less than `from` (it missed a message, e.g.
+ * while its stream reopened) asks its server callback for a transaction from what it holds
+ * (signals-resync). The page's bookkeeping (id -> provisional) follows, pruned like the server's.
+ * window.thebotSignals counts both ways for the browser tests.
  */
 (function () {
   "use strict";
@@ -15,14 +18,19 @@
     return Number(String(id).split(SEPARATOR)[2]);
   }
 
+  var stats = (window.thebotSignals = { applied: 0, resyncs: 0 });
+
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.thebotSignals = {
     apply: function (feed, version, known) {
       var skip = window.dash_clientside.no_update;
       if (!feed) return [skip, skip, skip, skip];
       var message = JSON.parse(feed);
-      if (message.to === version) return [skip, skip, skip, skip];
-      if (message.from !== version) return [skip, skip, skip, Date.now()];
+      if (typeof version !== "number" || message.from > version) {
+        stats.resyncs += 1;
+        return [skip, skip, skip, Date.now()];
+      }
+      stats.applied += 1;
       var held = Object.assign({}, known || {});
       var transaction = message.transaction || { add: [], update: [], remove: [] };
       var add = [];

@@ -6,9 +6,10 @@ provisional signal that becomes final updates its row and a withdrawn one is rem
 
 The transactions arrive by push: on signal events the hub's `SignalsFeed` computes one transaction from
 the previous aggregator version to the current one and writes it into a hidden carrier on every page that
-shows the grid; a clientside callback applies it when the page holds exactly that previous version, and
-otherwise (a page that loaded in between, or missed a message while reconnecting) asks the server for its
-own transaction from what it holds. The interval is the fallback where push is unavailable.
+shows the grid; a clientside callback (assets/32_signals_feed.js) applies it when the page holds that
+previous version or a later one (rows it already holds are not added twice), and otherwise (a page that
+missed a message while its stream reopened) asks the server for its own transaction from what it holds.
+The interval is the fallback where push is unavailable.
 """
 
 from __future__ import annotations
