@@ -22,7 +22,7 @@
     connected: false,
     everConnected: false,
     watch: null,
-    shows: null,
+    shows: [], // none until the page's components are seen: heavy topics are not built for it meanwhile
     retryMs: 500,
     lastMessageAt: 0,
     resyncRequestedAt: 0,

@@ -102,7 +102,7 @@ def register_push_topics(hub: PushHub, services: Services) -> None:
     hub.add_topic(
         (SettingsChanged,),
         lambda: settings_page.frame_props(services),
-        on_connect=lambda: settings_page.frame_props(services),
+        on_connect=lambda: settings_page.version_props(services),
         name="settings",
     )
     alerts = services.alerts

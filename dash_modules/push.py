@@ -418,6 +418,8 @@ class PushHub:
             if wait > 0:
                 self._topics_due.add(number)
                 self._wake_in(wait)
+                # Ticks until then need not wake the hub: the timer will build with whatever is newest.
+                self._market_due = self._market_due or topic.market
                 continue
             topic.built_at = now
             topic.builds += 1

@@ -550,6 +550,12 @@ def frame_props(services: Services) -> dict[str, dict[str, Any]]:
     }
 
 
+def version_props(services: Services) -> dict[str, dict[str, Any]]:
+    """Sent when a page's push stream (re)connects: the Settings page catches up with a change it missed
+    (only the version: re-sending the navbar's options would re-render an open symbol picker)."""
+    return {ids.SETTINGS_PUSHED: {"title": str(services.settings_store.version)}}
+
+
 def register_frame_callbacks(app: Dash, _services: Services) -> None:
     """The theme class on <html> follows `ui.theme`; a page whose symbol was removed moves to the first
     one left (its chart would have nothing to show)."""
