@@ -238,6 +238,9 @@ class PushHub:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def connect(self, state: ChartState | None, shows: frozenset[str] | None = None) -> PushClient:
         client = PushClient(next(self._numbers), state, shows)
@@ -423,7 +426,11 @@ class PushHub:
                 continue
             topic.built_at = now
             topic.builds += 1
-            props = topic.build()
+            try:
+                props = topic.build()
+            except Exception:  # one broken page part must not hold up the charts or the other topics
+                logger.exception("push topic %s failed; its next change tries again", topic.name)
+                continue
             if props:
                 _broadcast_to(clients, sse(encode({"props": props})))
 

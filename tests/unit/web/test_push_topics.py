@@ -204,3 +204,21 @@ def test_a_nudge_says_changed_with_a_new_title_each_time() -> None:
     build = nudge("news-feed")
     assert build() != build()
     assert set(build()) == {"news-feed"}
+
+
+def test_a_failing_topic_does_not_hold_up_the_others(services: Any) -> None:
+    def broken() -> dict[str, dict[str, Any]]:
+        raise RuntimeError("boom")
+
+    async def scenario() -> None:
+        hub = PushHub(services)
+        hub.add_topic((SignalRaised,), broken, name="broken")
+        hub.add_topic((SignalRaised,), lambda: {"part": {"title": "ok"}}, name="fine")
+        page = hub.connect(None, frozenset())
+        drain(page)
+        await hub._on_event(SignalRaised("BTCUSDT", "1m", 1, "BUY", "rsi", 0.5, 1.0, "", False))
+        hub._round()
+        assert [message["props"] for message in drain(page)] == [{"part": {"title": "ok"}}]
+        assert hub.stats()["topic_builds"] == {"broken": 1, "fine": 1}
+
+    asyncio.run(scenario())
