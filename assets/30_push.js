@@ -21,6 +21,8 @@
     state: null,
     connected: false,
     everConnected: false,
+    watch: null,
+    shows: [], // none until the page's components are seen: heavy topics are not built for it meanwhile
     retryMs: 500,
     lastMessageAt: 0,
     resyncRequestedAt: 0,
@@ -181,6 +183,7 @@
 
   function handle(message, bytes) {
     push.stats.messages += 1;
+    if (message.watch) push.watch = message.watch;
     if (message.resync) {
       pending.charts = [];
       requestFull("server");
@@ -213,8 +216,11 @@
   }
 
   function url() {
-    if (push.state && present(CHART)) return PUSH_URL + "?chart=" + encodeURIComponent(JSON.stringify(push.state));
-    return PUSH_URL;
+    var query = [];
+    if (push.state && present(CHART)) query.push("chart=" + encodeURIComponent(JSON.stringify(push.state)));
+    // Which topic components this page shows (assets/31_push_pages.js keeps push.shows current).
+    if (push.shows) query.push("shows=" + encodeURIComponent(push.shows.join(",")));
+    return PUSH_URL + (query.length ? "?" + query.join("&") : "");
   }
 
   function open() {
@@ -260,6 +266,8 @@
       if (!push.source) open();
     }, wait);
   }
+
+  push.reopen = open; // a page that starts or stops showing a topic's components says so again
 
   /* Called by the clientside callback that puts a full figure on the chart, just before it does. */
   push.follow = function (state) {

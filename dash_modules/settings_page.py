@@ -18,6 +18,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dash_modules import ids
+from dash_modules.live import fallback_interval
 from dash_modules.pages import Page
 from thebot.config import indicator_names
 from thebot.settings_schema import FieldInfo, field_map, schema_fields, sections, settings_to_dict
@@ -30,8 +31,8 @@ INPUT = "setting-input"
 ERROR = "setting-error"
 REVERT = "settings-revert"
 RESET = "settings-reset"
-# Another tab's or the API's changes arrive by push (`frame_props`); this slow poll only covers a push
-# channel that reconnected after missing one.
+# Another tab's or the API's changes arrive by push (`frame_props`, sent again when a page's stream
+# reconnects); this slow poll runs only while the push channel is down.
 REFRESH_MS = 10_000
 HISTORY_ROWS = 50
 _SECTION_TITLES = {
@@ -346,7 +347,7 @@ def layout(services: Services) -> Any:
         [
             dcc.Store(id=ids.SETTINGS_RENDERED, data=snapshot(store)),
             dcc.Store(id=ids.SETTINGS_VERSION, data=store.version),
-            dcc.Interval(id=ids.SETTINGS_TICK, interval=REFRESH_MS, n_intervals=0),
+            fallback_interval(ids.SETTINGS_TICK, REFRESH_MS),
             html.Div(id=ids.SETTINGS_PUSHED, title=str(store.version), hidden=True),
             html.Div(warnings, id=ids.SETTINGS_WARNINGS),
             html.Div(
@@ -553,6 +554,12 @@ def frame_props(services: Services) -> dict[str, dict[str, Any]]:
         # Only the Settings page has this element; it re-renders its form when the version moves.
         ids.SETTINGS_PUSHED: {"title": str(services.settings_store.version)},
     }
+
+
+def version_props(services: Services) -> dict[str, dict[str, Any]]:
+    """Sent when a page's push stream (re)connects: the Settings page catches up with a change it missed
+    (only the version: re-sending the navbar's options would re-render an open symbol picker)."""
+    return {ids.SETTINGS_PUSHED: {"title": str(services.settings_store.version)}}
 
 
 def register_frame_callbacks(app: Dash, _services: Services) -> None:
