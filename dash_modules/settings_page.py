@@ -546,9 +546,7 @@ def frame_props(services: Services) -> dict[str, dict[str, Any]]:
             "options": [{"label": symbol, "value": symbol} for symbol in current.market.symbols]
         },
         ids.TIMEFRAME_SELECT: {
-            "options": [
-                {"label": timeframe.value, "value": timeframe.value} for timeframe in current.market.timeframes
-            ]
+            "options": [{"label": frame.value, "value": frame.value} for frame in current.market.timeframes]
         },
         ids.THEME: {"title": current.ui.theme},
         # Only the Settings page has this element; it re-renders its form when the version moves.
