@@ -25,6 +25,8 @@
     state: null,
     connected: false,
     everConnected: false,
+    watch: null,
+    shows: [], // none until the page's components are seen: heavy topics are not built for it meanwhile
     retryMs: 500,
     lastMessageAt: 0,
     resyncRequestedAt: 0,
@@ -257,6 +259,7 @@
 
   function handle(message, bytes) {
     push.stats.messages += 1;
+    if (message.watch) push.watch = message.watch;
     if (message.graph) {
       if (message.resync) {
         pending.panes = pending.panes.filter(function (item) { return item.graph !== message.graph; });
@@ -308,6 +311,8 @@
   function url() {
     var query = [];
     if (push.state && present(CHART)) query.push("chart=" + encodeURIComponent(JSON.stringify(push.state)));
+    // Which topic components this page shows (assets/31_push_pages.js keeps push.shows current).
+    if (push.shows) query.push("shows=" + encodeURIComponent(push.shows.join(",")));
     var panes = {};
     var followed = false;
     Object.keys(push.panes).forEach(function (graph) {
@@ -364,6 +369,8 @@
       if (!push.source) open();
     }, wait);
   }
+
+  push.reopen = open; // a page that starts or stops showing a topic's components says so again
 
   /* Called by the clientside callback that puts a full figure on the chart, just before it does. */
   push.follow = function (state) {

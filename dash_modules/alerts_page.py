@@ -2,8 +2,8 @@
 
 The push channel sets `alert-news` on every `AlertFired` (a hub topic, `news_props`); the page's toast
 callback then asks `alert_manager.since(cursor)` (its own cursor: a page opened later does not replay
-old alerts) and builds the toasts with `toast_payload`. A slow `dcc.Interval` is the safety net for
-alerts fired while a page's push stream was reconnecting; it answers `no_update` when nothing is new.
+old alerts) and builds the toasts with `toast_payload`. Alerts fired while a page's push stream was
+reconnecting arrive when it reconnects (`sync_props`); the callback answers `no_update` when nothing is new.
 Sound is played by a clientside callback that catches Chromium's autoplay refusal and shows "sound
 blocked" instead of failing silently; the choice to enable sound and the muted types are remembered in
 local storage."""

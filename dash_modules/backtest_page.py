@@ -1,8 +1,9 @@
 """The Backtest page at /backtest: a form, a progress bar while the run works, then the figures.
 
 The run happens in `services.backtests` (a worker thread; see `thebot.backtest.jobs`): the Run button
-submits, and a 2 s `dcc.Interval` that is on only while a run is queued or running reads its progress.
-That interval is the one piece that push would replace (`BacktestProgress` events are already published).
+submits, and each `BacktestProgress` event reaches the page by push (`progress_props` writes the
+job's progress into a hidden carrier, and the page's callback reads its job). The interval is the
+fallback where push is unavailable.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 
 from dash_modules import backtest_api, ids
 from dash_modules.backtest_figures import compare_figure, metric_cards, percent, ratio, result_figure
+from dash_modules.live import carrier, fallback_interval
 from dash_modules.pages import Page
 from thebot.backtest.models import BacktestInputError
 from thebot.market.timeframe import Timeframe
@@ -22,7 +24,8 @@ from thebot.market.timeframe import Timeframe
 if TYPE_CHECKING:
     from thebot.services import Services
 
-POLL_MS = 2_000
+POLL_MS = 2_000  # only while push is down
+PUSH_SECONDS = 0.5
 RUNS_SHOWN = 12
 
 
@@ -190,7 +193,8 @@ def layout(services: Services) -> Any:
             form(services),
             html.Div(id=ids.BACKTEST_PROGRESS),
             dcc.Store(id=ids.BACKTEST_JOB, data=None),
-            dcc.Interval(id=ids.BACKTEST_TICK, interval=POLL_MS, disabled=True),
+            carrier(ids.BACKTEST_FEED),
+            fallback_interval(ids.BACKTEST_TICK, POLL_MS),
             html.Div(id=ids.BACKTEST_RESULTS),
             dbc.Card(
                 [
@@ -519,23 +523,23 @@ def register(app: Dash, services: Services) -> None:
     @app.callback(
         Output(ids.BACKTEST_PROGRESS, "children"),
         Output(ids.BACKTEST_RESULTS, "children"),
-        Output(ids.BACKTEST_TICK, "disabled"),
         Output(ids.BACKTEST_COMPARE, "options"),
         Output(ids.BACKTEST_RUNS, "children"),
         Input(ids.BACKTEST_JOB, "data"),
+        Input(ids.BACKTEST_FEED, "title"),
         Input(ids.BACKTEST_TICK, "n_intervals"),
     )
-    def _refresh(job_id: str | None, _ticks: int | None) -> tuple[Any, Any, bool, Any, Any]:
+    def _refresh(job_id: str | None, _pushed: str | None, _ticks: int | None) -> tuple[Any, Any, Any, Any]:
         jobs = services.backtests
         if jobs is None:
-            return None, None, True, [], None
+            return None, None, [], None
         options, empty = runs_view(jobs.jobs())
         job = jobs.get(job_id) if job_id else None
         if job is None:
-            return None, None, True, options, empty
+            return None, None, options, empty
         running = job["status"] in ("queued", "running")
         results = None if running or job["status"] == "failed" else results_view(job)
-        return progress_view(job), results, not running, options, empty
+        return progress_view(job), results, options, empty
 
     @app.callback(Output(ids.BACKTEST_COMPARE_CHART, "figure"), Input(ids.BACKTEST_COMPARE, "value"))
     def _compare(chosen: list[str] | None) -> Any:

@@ -56,6 +56,7 @@ BACKTEST_RUN = "backtest-run"
 BACKTEST_MESSAGE = "backtest-message"
 BACKTEST_JOB = "backtest-job"
 BACKTEST_TICK = "backtest-tick"
+BACKTEST_FEED = "backtest-feed"  # its title is set by the push channel on BacktestProgress
 BACKTEST_PROGRESS = "backtest-progress"
 BACKTEST_RESULTS = "backtest-results"
 BACKTEST_CHART = "backtest-chart"

@@ -1,8 +1,10 @@
 """The Markets page (watchlist): every streamed symbol with price, 24 h change, volume, a sparkline, its
 confluence grade, today's signal count and freshness. Sortable; a click opens the symbol's chart.
 
-The rows come from `markets_payload(services)` (pure reads of the services), so the refresh can move from
-the page's interval to a push without touching the grid.
+The rows come from `markets_payload(services)` (pure reads of the services). They arrive by push: the hub
+rebuilds them at most once per `PUSH_SECONDS` after market data changed, only while some page shows the
+grid, and sends the same rows to every such page (`markets_props`). The interval is the fallback where
+push is unavailable.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import dash_ag_grid as dag
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import Dash, Input, Output, State, html, no_update
 
 from dash_modules import ids
 from dash_modules.grids import GRID_THEME, SIGNED_CLASSES, formatter
+from dash_modules.live import fallback_interval
 from dash_modules.pages import Page
 from thebot.analysis.markets import market_rows
 from thebot.analysis.signal_details import chart_link
@@ -23,7 +26,8 @@ if TYPE_CHECKING:
 
 MARKETS_GRID = "markets-grid"
 MARKETS_TICK = "markets-tick"
-MARKETS_INTERVAL_MS = 2_000
+MARKETS_INTERVAL_MS = 5_000  # only while push is down
+PUSH_SECONDS = 1.0
 
 _GRADE_CLASSES = {
     "cell-up": "params.data.grade.endsWith('BUY')",
@@ -82,6 +86,11 @@ def markets_payload(services: Services) -> list[dict[str, Any]]:
     return [row.as_dict() for row in market_rows(services.market, services.analytics)]
 
 
+def markets_props(services: Services) -> dict[str, dict[str, Any]]:
+    """The push topic: the grid's rows (the grid keeps its sort; rows are matched by symbol)."""
+    return {MARKETS_GRID: {"rowData": markets_payload(services)}}
+
+
 def layout(services: Services) -> Any:
     return html.Div(
         [
@@ -102,7 +111,7 @@ def layout(services: Services) -> Any:
                 className="tb-grid markets-grid",
             ),
             html.Div("Click a row to open its chart.", className="text-muted small mt-1"),
-            dcc.Interval(id=MARKETS_TICK, interval=MARKETS_INTERVAL_MS, n_intervals=0),
+            fallback_interval(MARKETS_TICK, MARKETS_INTERVAL_MS),
         ],
         className="markets-page",
     )
@@ -142,4 +151,4 @@ def register(app: Dash, services: Services) -> None:
 
 PAGE = Page(path="/markets", label="Markets", layout=layout, register=register)
 
-__all__ = ["PAGE", "markets_payload"]
+__all__ = ["PAGE", "markets_payload", "markets_props"]

@@ -1,6 +1,8 @@
 """The multi-timeframe matrix: symbols × timeframes, each cell the direction × confidence of that stream's
 recent signals (−1 strong sell … +1 strong buy), with each symbol's confluence grade (±0.3 / ±0.7).
-A click on a cell opens that symbol's chart on that timeframe.
+A click on a cell opens that symbol's chart on that timeframe. The figure arrives by push (`matrix_props`,
+rebuilt at most once per `PUSH_SECONDS` while a page shows it); the interval is the fallback where push is
+unavailable.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dash import Dash, Input, Output, dcc, html, no_update
 
 from dash_modules import ids
 from dash_modules.figures import BACKGROUND, DOWN_COLOR, GRID, MUTED, TEXT, UP_COLOR, Figure
+from dash_modules.live import fallback_interval
 from dash_modules.markets_page import open_chart
 from dash_modules.pages import Page
 from thebot.market.timeframe import Timeframe
@@ -21,7 +24,8 @@ if TYPE_CHECKING:
 
 MATRIX_GRAPH = "matrix-graph"
 MATRIX_TICK = "matrix-tick"
-MATRIX_INTERVAL_MS = 3_000
+MATRIX_INTERVAL_MS = 5_000  # only while push is down
+PUSH_SECONDS = 1.0
 CELL_HEIGHT = 44
 
 
@@ -106,6 +110,11 @@ def matrix_payload(services: Services) -> Figure:
     return matrix_figure(confluences, timeframes)
 
 
+def matrix_props(services: Services) -> dict[str, dict[str, Any]]:
+    """The push topic: the whole heatmap (a few hundred numbers, so a figure rather than a patch)."""
+    return {MATRIX_GRAPH: {"figure": matrix_payload(services)}}
+
+
 def layout(services: Services) -> Any:
     return html.Div(
         [
@@ -121,7 +130,7 @@ def layout(services: Services) -> Any:
                 config={"displayModeBar": False, "responsive": True},
                 className="matrix-graph",
             ),
-            dcc.Interval(id=MATRIX_TICK, interval=MATRIX_INTERVAL_MS, n_intervals=0),
+            fallback_interval(MATRIX_TICK, MATRIX_INTERVAL_MS),
         ],
         className="matrix-page",
     )

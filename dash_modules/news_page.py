@@ -4,7 +4,9 @@ symbol's price with news markers, each feed's health and the economic calendar w
 Everything a feed wrote is rendered as text children (Dash escapes them); nothing here uses
 `dangerously_allow_html`, and links are made clickable only for http(s) URLs. Plotly hover labels read a
 few HTML tags, so headlines are escaped before they go into a trace. The building blocks are pure
-functions of service snapshots; the callbacks are thin shells around them.
+functions of service snapshots; the callbacks are thin shells around them. They run when the push channel
+says something changed (news events; candle closes for the chart and the countdowns); the interval is the
+fallback where push is unavailable.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, dcc, html
 
+from dash_modules.live import carrier, fallback_interval
 from dash_modules.pages import Page
 from thebot.market.timeframe import Timeframe
 from thebot.news.models import Article, CalendarEntry
@@ -26,6 +29,9 @@ if TYPE_CHECKING:
 
 # Component ids of this page, in one place (the browser test uses them too).
 NEWS_TICK = "news-tick"
+NEWS_FEED = "news-feed"  # title set by push when items, feeds or the calendar change
+# title set by push when candles close: the price chart under the items and the calendar's countdowns
+NEWS_CANDLES = "news-candles"
 NEWS_SYMBOL = "news-symbol"
 NEWS_SENTIMENT = "news-sentiment"
 NEWS_SOURCE = "news-source"
@@ -39,7 +45,9 @@ NEWS_CALENDAR = "news-calendar"
 
 ALL = "all"
 # Refresh while the page is open; filters update at once. Push (issue #8) would replace this tick.
-REFRESH_MS = 5_000
+REFRESH_MS = 5_000  # only while push is down
+PUSH_SECONDS = 1.0
+CANDLES_PUSH_SECONDS = 5.0
 LIST_LIMIT = 100
 UP = "#26a69a"
 DOWN = "#ef5350"
@@ -337,7 +345,9 @@ def layout(services: Services) -> Any:
     symbols = services.settings.market.symbols
     return html.Div(
         [
-            dcc.Interval(id=NEWS_TICK, interval=REFRESH_MS, n_intervals=0),
+            fallback_interval(NEWS_TICK, REFRESH_MS),
+            carrier(NEWS_FEED),
+            carrier(NEWS_CANDLES),
             dbc.Row(
                 [
                     dbc.Col(
@@ -433,12 +443,15 @@ def register(app: Dash, services: Services) -> None:
         Output(NEWS_SUMMARY, "children"),
         Output(NEWS_SOURCE, "options"),
         Input(NEWS_TICK, "n_intervals"),
+        Input(NEWS_FEED, "title"),
         Input(NEWS_SYMBOL, "value"),
         Input(NEWS_SENTIMENT, "value"),
         Input(NEWS_SOURCE, "value"),
         Input(NEWS_TEXT, "value"),
     )
-    def _list(_n: int, symbol: str, sentiment: str, source: str, text: str | None) -> tuple[Any, ...]:
+    def _list(
+        _n: int, _pushed: str, symbol: str, sentiment: str, source: str, text: str | None
+    ) -> tuple[Any, ...]:
         service = services.news
         if service is None:
             return [], off, "", [{"label": "All sources", "value": ALL}]
@@ -462,13 +475,21 @@ def register(app: Dash, services: Services) -> None:
         Output(NEWS_FEEDS, "children"),
         Output(NEWS_CALENDAR, "children"),
         Input(NEWS_TICK, "n_intervals"),
+        Input(NEWS_FEED, "title"),
+        Input(NEWS_CANDLES, "title"),
     )
-    def _side(_n: int) -> tuple[Any, Any]:
+    def _side(_n: int, _pushed: str, _candles: str) -> tuple[Any, Any]:
         props = side_props(services)
         return props[NEWS_FEEDS]["children"], props[NEWS_CALENDAR]["children"]
 
-    @app.callback(Output(NEWS_CHART, "figure"), Input(NEWS_TICK, "n_intervals"), Input(NEWS_SYMBOL, "value"))
-    def _chart(_n: int, symbol: str) -> dict[str, Any]:
+    @app.callback(
+        Output(NEWS_CHART, "figure"),
+        Input(NEWS_TICK, "n_intervals"),
+        Input(NEWS_FEED, "title"),
+        Input(NEWS_CANDLES, "title"),
+        Input(NEWS_SYMBOL, "value"),
+    )
+    def _chart(_n: int, _pushed: str, _candles: str, symbol: str) -> dict[str, Any]:
         shown = services.settings.ui.default_symbol if symbol in (None, ALL) else symbol
         candles = services.market.klines(shown, chart_timeframe(services), limit=CHART_CANDLES)
         items = services.news.items(symbol=shown, limit=500) if services.news is not None else []

@@ -18,6 +18,12 @@ Where work happens: a DataStream change listener (market loop thread) only flags
 the hub; bus events (signals, connection, staleness, backfill) arrive on the hub's loop; the hub's task
 computes at most one round per `MIN_ROUND_SECONDS`, grouping pages by their chart state, so ten pages
 on one chart cost one computation and ten socket writes.
+
+Topics (`add_topic`) are the other pages' parts. A topic may follow market data (every applied kline
+update), may be rebuilt at most once per `min_seconds` (a burst of ticks for 100 symbols becomes one
+build), and may be `shown_by` some component ids: each page says which of those it shows (the `shows`
+query parameter, sent again when the page changes), and such a topic is built only while a page shows it
+and sent only to those pages.
 """
 
 from __future__ import annotations
@@ -25,9 +31,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +109,24 @@ def pane_data(graph: str, body: bytes) -> bytes:
     return sse(b'{"graph":' + orjson.dumps(graph) + b',"chart":' + body + b"}")
 
 
+Props = dict[str, dict[str, Any]]
+
+
+@dataclass(eq=False)
+class Topic:
+    """One page part the hub rebuilds when its events (or, with `market`, market data) change."""
+
+    events: tuple[type[Event], ...]
+    build: Callable[[], Props]
+    on_connect: Callable[[], Props] | None = None
+    shown_by: frozenset[str] = frozenset()
+    market: bool = False
+    min_seconds: float = 0.0
+    name: str = ""
+    built_at: float = -math.inf
+    builds: int = 0
+
+
 @dataclass(eq=False)
 class PushClient:
     """One open page: its chart state (None when it shows no chart), the states of its panes by graph id
@@ -109,6 +134,7 @@ class PushClient:
 
     number: int
     state: ChartState | None
+    shows: frozenset[str] | None = None  # the topic components the page shows; None: not told, all
     queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE_SIZE))
     overflows: int = 0
     panes: dict[str, ChartState] = field(default_factory=dict)
@@ -140,6 +166,9 @@ class PushClient:
     def stream(self) -> tuple[str, str] | None:
         return None if self.state is None else (self.state.symbol, self.state.timeframe)
 
+    def shows_any(self, components: frozenset[str]) -> bool:
+        return not components or self.shows is None or not self.shows.isdisjoint(components)
+
 
 class PushHub:
     def __init__(self, services: Services) -> None:
@@ -158,9 +187,11 @@ class PushHub:
         self._signal_streams: set[tuple[str, str]] = set()
         self._metric_streams: set[tuple[str, str]] = set()
         self._listening = False
-        self._topics: list[tuple[tuple[type[Event], ...], Callable[[], dict[str, dict[str, Any]]]]] = []
-        self._on_connect: list[Callable[[], dict[str, dict[str, Any]]]] = []
+        self._topics: list[Topic] = []
         self._topics_due: set[int] = set()
+        self._market_due = False
+        self._market_shown = False
+        self._timer: asyncio.TimerHandle | None = None
         self.rounds = 0
         self.chart_messages = 0
         self.chart_bytes = 0
@@ -168,16 +199,37 @@ class PushHub:
     def add_topic(
         self,
         event_types: tuple[type[Event], ...],
-        build: Callable[[], dict[str, dict[str, Any]]],
-        on_connect: Callable[[], dict[str, dict[str, Any]]] | None = None,
+        build: Callable[[], Props],
+        on_connect: Callable[[], Props] | None = None,
+        *,
+        shown_by: Iterable[str] = (),
+        market: bool = False,
+        min_seconds: float = 0.0,
+        name: str = "",
     ) -> None:
-        """When one of `event_types` is published, `build()` the props once and send them to every page
-        (a page applies only those whose components it shows); `on_connect()` props go to each page when
-        its stream (re)connects, so nothing published while it was down is missed. Call before the first
-        page connects."""
-        self._topics.append((event_types, build))
-        if on_connect is not None:
-            self._on_connect.append(on_connect)
+        """When one of `event_types` is published (or, with `market`, any stream's data changes),
+        `build()` the props once and send them to every page (a page applies only those whose components
+        it shows); `on_connect()` props go to each page when its stream (re)connects, so nothing published
+        while it was down is missed. With `shown_by`, the topic is built only while some page shows one
+        of those components, and sent only to such pages; `min_seconds` spaces its builds (changes in
+        between are folded into the next one). Call before the first page connects."""
+        shown = frozenset(shown_by)
+        self._topics.append(
+            Topic(
+                event_types,
+                build,
+                on_connect,
+                shown,
+                market,
+                min_seconds,
+                name or ",".join(sorted(shown)) or f"topic{len(self._topics)}",
+            )
+        )
+
+    @property
+    def watched_components(self) -> list[str]:
+        """Every component some topic is `shown_by`: what a page reports when it shows one."""
+        return sorted({component for topic in self._topics for component in topic.shown_by})
 
     # -- lifecycle (on the web server's loop) --------------------------------------------------------
 
@@ -190,7 +242,7 @@ class PushHub:
         self._task = loop.create_task(self._run(), name="push-hub")
         services = self._services
         if self._subscription is None:
-            topic_events = tuple(event for types, _ in self._topics for event in types)
+            topic_events = tuple(event for topic in self._topics for event in topic.events)
             self._subscription = services.bus.subscribe(
                 (*_STATUS_EVENTS, *_STREAM_EVENTS, *_SIGNAL_EVENTS, SettingsChanged, *topic_events),
                 self._on_event,
@@ -208,15 +260,30 @@ class PushHub:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
-    def connect(self, state: ChartState | None, panes: dict[str, ChartState] | None = None) -> PushClient:
-        client = PushClient(next(self._numbers), state, panes=dict(panes or {}))
+    def connect(
+        self,
+        state: ChartState | None,
+        shows: frozenset[str] | None = None,
+        panes: dict[str, ChartState] | None = None,
+    ) -> PushClient:
+        client = PushClient(next(self._numbers), state, shows, panes=dict(panes or {}))
         self._clients.add(client)
         self._rewatch()
         props = connection_props(self._services)
-        for build in self._on_connect:
-            props.update(build())
-        client.send(sse(encode({"props": props, "hello": client.number})))
+        for number, topic in enumerate(self._topics):
+            if not client.shows_any(topic.shown_by):
+                continue
+            if topic.on_connect is not None:
+                props.update(topic.on_connect())
+            elif topic.shown_by:  # a page that starts showing it gets a fresh build soon
+                self._topics_due.add(number)
+                self._set_wake()
+        hello = {"props": props, "hello": client.number, "watch": self.watched_components}
+        client.send(sse(encode(hello)))
         if state is not None:  # catch up with whatever moved while the page was connecting
             self._flag(StreamKey(state.symbol, Timeframe(state.timeframe)))
         for pane in client.panes.values():
@@ -231,6 +298,7 @@ class PushHub:
         return {
             "clients": len(self._clients),
             "panes": sum(len(client.panes) for client in self._clients),
+            "topic_builds": {topic.name: topic.builds for topic in self._topics},
             "rounds": self.rounds,
             "chart_messages": self.chart_messages,
             "chart_bytes": self.chart_bytes,
@@ -246,29 +314,53 @@ class PushHub:
             for state in (client.state, *client.panes.values())
             if state is not None
         )
+        self._market_shown = any(topic.market and self._shown(topic) for topic in self._topics)
+
+    def _shown(self, topic: Topic) -> bool:
+        return not topic.shown_by or any(client.shows_any(topic.shown_by) for client in self._clients)
 
     def _on_change(self, key: StreamKey) -> None:
         """DataStream change listener: runs on the market loop for every applied update; flags only."""
+        flagged = False
         if key in self._watched:
             self._dirty.add(key)
-            if not self._woken and self._loop is not None:
-                self._woken = True
-                try:
-                    self._loop.call_soon_threadsafe(self._set_wake)
-                except RuntimeError:  # the web server's loop has closed
-                    self._woken = False
+            flagged = True
+        if self._market_shown and not self._market_due:
+            self._market_due = True
+            flagged = True
+        if flagged and not self._woken and self._loop is not None:
+            self._woken = True
+            try:
+                self._loop.call_soon_threadsafe(self._set_wake)
+            except RuntimeError:  # the web server's loop has closed
+                self._woken = False
 
     def _set_wake(self) -> None:
         if self._wake is not None:
             self._wake.set()
+
+    def _wake_in(self, seconds: float) -> None:
+        """One timer for the topics that wait for their `min_seconds`: the earliest one wins."""
+        if self._loop is None:
+            return
+        when = self._loop.time() + seconds
+        if self._timer is not None and not self._timer.cancelled() and self._timer.when() <= when:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(when, self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self._timer = None
+        self._set_wake()
 
     def _flag(self, key: StreamKey) -> None:
         self._dirty.add(key)
         self._set_wake()
 
     async def _on_event(self, event: Event) -> None:
-        for number, (types, _) in enumerate(self._topics):
-            if isinstance(event, types):
+        for number, topic in enumerate(self._topics):
+            if isinstance(event, topic.events):
                 self._topics_due.add(number)
         if isinstance(event, SettingsChanged) and any(key.startswith(CHART_SETTINGS) for key in event.keys):
             self._charts_resync_due = True
@@ -308,9 +400,7 @@ class PushHub:
             for client in list(self._clients):
                 if client.state is not None or client.panes:
                     client.resync()
-        due, self._topics_due = self._topics_due, set()
-        for number in sorted(due):
-            _broadcast_to(list(self._clients), sse(encode({"props": self._topics[number][1]()})))
+        self._topic_round(time.monotonic())
         groups: dict[ChartState, list[PushClient]] = {}
         pane_groups: dict[ChartState, list[tuple[PushClient, str]]] = {}
         for client in self._clients:
@@ -375,6 +465,33 @@ class PushHub:
             if client.panes.get(graph) == state:  # not if the send overflowed into a resync
                 client.panes[graph] = result.state
 
+    def _topic_round(self, now: float) -> None:
+        if self._market_due:
+            self._market_due = False
+            self._topics_due.update(number for number, topic in enumerate(self._topics) if topic.market)
+        due, self._topics_due = self._topics_due, set()
+        for number in sorted(due):
+            topic = self._topics[number]
+            clients = [client for client in self._clients if client.shows_any(topic.shown_by)]
+            if topic.shown_by and not clients:
+                continue  # nobody shows it; a page that starts to gets a fresh build on connecting
+            wait = topic.built_at + topic.min_seconds - now
+            if wait > 0:
+                self._topics_due.add(number)
+                self._wake_in(wait)
+                # Ticks until then need not wake the hub: the timer will build with whatever is newest.
+                self._market_due = self._market_due or topic.market
+                continue
+            topic.built_at = now
+            topic.builds += 1
+            try:
+                props = topic.build()
+            except Exception:  # one broken page part must not hold up the charts or the other topics
+                logger.exception("push topic %s failed; its next change tries again", topic.name)
+                continue
+            if props:
+                _broadcast_to(clients, sse(encode({"props": props})))
+
     def _send_per_stream(
         self, streams: set[tuple[str, str]], build: Callable[[str, str], dict[str, Any]]
     ) -> None:
@@ -397,6 +514,14 @@ async def client_stream(hub: PushHub, client: PushClient) -> AsyncIterator[bytes
             yield data
     finally:
         hub.disconnect(client)
+
+
+def shows_param(raw: str | None) -> frozenset[str] | None:
+    """The topic components a page shows, from the `shows` query parameter (comma separated); None when
+    the page did not say (it then gets every topic)."""
+    if raw is None:
+        return None
+    return frozenset(part for part in raw.split(",") if part)
 
 
 def chart_state_param(raw: str | None) -> ChartState | None:

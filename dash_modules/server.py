@@ -23,7 +23,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Mount, Route
 
-from dash_modules.push import PUSH_PATH, PushHub, chart_panes_param, chart_state_param, client_stream
+from dash_modules.push import (
+    PUSH_PATH,
+    PushHub,
+    chart_panes_param,
+    chart_state_param,
+    client_stream,
+    shows_param,
+)
 from dash_modules.security import TOKEN_ENV, SecurityMiddleware, SecurityPolicy
 
 if TYPE_CHECKING:
@@ -46,9 +53,11 @@ def security_policy(server: ServerSettings) -> SecurityPolicy:
 def build_asgi(app: Dash, hub: PushHub, policy: SecurityPolicy) -> SecurityMiddleware:
     async def push(request: Request) -> Response:
         hub.ensure_started()
+        query = request.query_params
         client = hub.connect(
-            chart_state_param(request.query_params.get("chart")),
-            chart_panes_param(request.query_params.get("charts")),
+            chart_state_param(query.get("chart")),
+            shows_param(query.get("shows")),
+            chart_panes_param(query.get("charts")),
         )
         return StreamingResponse(
             client_stream(hub, client),

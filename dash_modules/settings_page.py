@@ -18,6 +18,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dash_modules import ids
+from dash_modules.live import fallback_interval
 from dash_modules.pages import Page
 from thebot.config import indicator_names
 from thebot.settings_schema import FieldInfo, field_map, schema_fields, sections, settings_to_dict
@@ -30,8 +31,8 @@ INPUT = "setting-input"
 ERROR = "setting-error"
 REVERT = "settings-revert"
 RESET = "settings-reset"
-# Another tab's or the API's changes arrive by push (`frame_props`); this slow poll only covers a push
-# channel that reconnected after missing one.
+# Another tab's or the API's changes arrive by push (`frame_props`, sent again when a page's stream
+# reconnects); this slow poll runs only while the push channel is down.
 REFRESH_MS = 10_000
 HISTORY_ROWS = 50
 _SECTION_TITLES = {
@@ -346,7 +347,7 @@ def layout(services: Services) -> Any:
         [
             dcc.Store(id=ids.SETTINGS_RENDERED, data=snapshot(store)),
             dcc.Store(id=ids.SETTINGS_VERSION, data=store.version),
-            dcc.Interval(id=ids.SETTINGS_TICK, interval=REFRESH_MS, n_intervals=0),
+            fallback_interval(ids.SETTINGS_TICK, REFRESH_MS),
             html.Div(id=ids.SETTINGS_PUSHED, title=str(store.version), hidden=True),
             html.Div(warnings, id=ids.SETTINGS_WARNINGS),
             html.Div(
@@ -537,11 +538,15 @@ def register(app: Dash, services: Services) -> None:
 
 def frame_props(services: Services) -> dict[str, dict[str, Any]]:
     """What open pages show of the live settings, as push props (`dash_modules.push` sends them on
-    `SettingsChanged`): the navbar's symbol list, the theme, and the Settings page's version."""
+    `SettingsChanged`): the navbar's symbol and timeframe lists, the theme, and the Settings page's
+    version."""
     current = services.settings_store.current()
     return {
         ids.SYMBOL_SELECT: {
             "options": [{"label": symbol, "value": symbol} for symbol in current.market.symbols]
+        },
+        ids.TIMEFRAME_SELECT: {
+            "options": [{"label": frame.value, "value": frame.value} for frame in current.market.timeframes]
         },
         ids.THEME: {"title": current.ui.theme},
         # Only the Settings page has this element; it re-renders its form when the version moves.
@@ -549,9 +554,15 @@ def frame_props(services: Services) -> dict[str, dict[str, Any]]:
     }
 
 
+def version_props(services: Services) -> dict[str, dict[str, Any]]:
+    """Sent when a page's push stream (re)connects: the Settings page catches up with a change it missed
+    (only the version: re-sending the navbar's options would re-render an open symbol picker)."""
+    return {ids.SETTINGS_PUSHED: {"title": str(services.settings_store.version)}}
+
+
 def register_frame_callbacks(app: Dash, _services: Services) -> None:
-    """The theme class on <html> follows `ui.theme`; a page whose symbol was removed moves to the first
-    one left (its chart would have nothing to show)."""
+    """The theme class on <html> follows `ui.theme`; a page whose symbol or timeframe was removed moves
+    to the first one left (its chart would have nothing to show)."""
     app.clientside_callback(
         """function (theme) {
             const root = document.documentElement;
@@ -572,6 +583,19 @@ def register_frame_callbacks(app: Dash, _services: Services) -> None:
         Output(ids.SYMBOL_SELECT, "value"),
         Input(ids.SYMBOL_SELECT, "options"),
         State(ids.SYMBOL_SELECT, "value"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        # The same for a timeframe dropped from `market.timeframes`.
+        """function (options, value) {
+            const values = (options || []).map(
+                (item) => (item && item.value !== undefined ? item.value : item));
+            if (!values.length || values.includes(value)) return window.dash_clientside.no_update;
+            return values[0];
+        }""",
+        Output(ids.TIMEFRAME_SELECT, "value"),
+        Input(ids.TIMEFRAME_SELECT, "options"),
+        State(ids.TIMEFRAME_SELECT, "value"),
         prevent_initial_call=True,
     )
 

@@ -3,6 +3,13 @@
 New signals enter as row transactions (add, update, remove), never by replacing `rowData`, so the user's
 sort, filters and page stay as they are while rows arrive. Row ids are stable (`signal_id`), so a
 provisional signal that becomes final updates its row and a withdrawn one is removed.
+
+The transactions arrive by push: on signal events the hub's `SignalsFeed` computes one transaction from
+the previous aggregator version to the current one and writes it into a hidden carrier on every page that
+shows the grid; a clientside callback (assets/32_signals_feed.js) applies it when the page holds that
+previous version or a later one (rows it already holds are not added twice), and otherwise (a page that
+missed a message while its stream reopened) asks the server for its own transaction from what it holds.
+The interval is the fallback where push is unavailable.
 """
 
 from __future__ import annotations
@@ -13,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, dcc, html, no_update
+import orjson
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
 from dash_modules.grids import GRID_THEME, SIDE_CLASSES, formatter
+from dash_modules.live import carrier, fallback_interval
 from dash_modules.pages import Page
 from dash_modules.status import format_price
 from thebot.analysis.signal_details import ID_SEPARATOR, SignalDetails, signal_details, signal_id
@@ -30,9 +39,12 @@ SIGNALS_GRID = "signals-grid"
 SIGNALS_TICK = "signals-tick"
 SIGNALS_KNOWN = "signals-known"
 SIGNALS_VERSION = "signals-version"
+SIGNALS_FEED = "signals-feed"  # hidden carrier of the pushed transaction
+SIGNALS_RESYNC = "signals-resync"  # set by the page when a pushed transaction does not fit what it holds
 SIGNAL_MODAL = "signal-modal"
 SIGNAL_MODAL_BODY = "signal-modal-body"
-SIGNALS_INTERVAL_MS = 2_000
+SIGNALS_INTERVAL_MS = 5_000  # only while push is down
+PUSH_SECONDS = 0.5
 MAX_ROWS = 1_000  # newest signals across every stream kept in the grid's live window
 PAGE_SIZE = 25
 
@@ -123,6 +135,28 @@ def signal_transaction(
     if not (add or update or remove):
         return None, kept
     return {"add": add, "update": update, "remove": remove}, kept
+
+
+class SignalsFeed:
+    """The hub's side of the grid: what every up-to-date page holds (rows by id, at one aggregator
+    version), and the transaction that brings such a page to the current version."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._version = services.analytics.signals_version()
+        self._known = known_of(signals_payload(services))
+
+    def props(self) -> dict[str, dict[str, Any]]:
+        """The push topic: `{from, to, transaction}` in the carrier's title; nothing when nothing moved."""
+        version = self._services.analytics.signals_version()
+        if version == self._version:
+            return {}
+        rows = signals_payload(self._services)
+        transaction, self._known = signal_transaction(self._known, rows)
+        oldest = min((row["time"] for row in rows), default=None)
+        message = {"from": self._version, "to": version, "transaction": transaction, "oldest": oldest}
+        self._version = version
+        return {SIGNALS_FEED: {"title": orjson.dumps(message).decode()}}
 
 
 def find_signal(services: Services, row_id: str) -> Signal | None:
@@ -280,7 +314,9 @@ def layout(services: Services) -> Any:
             html.Div("Click a row for its details.", className="text-muted small mt-1"),
             dcc.Store(id=SIGNALS_KNOWN, data=known_of(rows)),
             dcc.Store(id=SIGNALS_VERSION, data=version),
-            dcc.Interval(id=SIGNALS_TICK, interval=SIGNALS_INTERVAL_MS, n_intervals=0),
+            dcc.Store(id=SIGNALS_RESYNC, data=0),
+            carrier(SIGNALS_FEED),
+            fallback_interval(SIGNALS_TICK, SIGNALS_INTERVAL_MS),
             dbc.Modal(
                 [
                     dbc.ModalHeader(dbc.ModalTitle("Signal details")),
@@ -297,16 +333,30 @@ def layout(services: Services) -> Any:
 
 
 def register(app: Dash, services: Services) -> None:
+    # Pushed transactions apply in the browser (assets/32_signals_feed.js) when they fit what it holds.
+    app.clientside_callback(
+        ClientsideFunction("thebotSignals", "apply"),
+        Output(SIGNALS_GRID, "rowTransaction", allow_duplicate=True),
+        Output(SIGNALS_KNOWN, "data", allow_duplicate=True),
+        Output(SIGNALS_VERSION, "data", allow_duplicate=True),
+        Output(SIGNALS_RESYNC, "data"),
+        Input(SIGNALS_FEED, "title"),
+        State(SIGNALS_VERSION, "data"),
+        State(SIGNALS_KNOWN, "data"),
+        prevent_initial_call=True,
+    )
+
     @app.callback(
         Output(SIGNALS_GRID, "rowTransaction"),
         Output(SIGNALS_KNOWN, "data"),
         Output(SIGNALS_VERSION, "data"),
         Input(SIGNALS_TICK, "n_intervals"),
+        Input(SIGNALS_RESYNC, "data"),
         State(SIGNALS_KNOWN, "data"),
         State(SIGNALS_VERSION, "data"),
         prevent_initial_call=True,
     )
-    def _arrivals(_n: int, known: dict[str, bool] | None, seen_version: int | None) -> Any:
+    def _arrivals(_n: int, _resync: int, known: dict[str, bool] | None, seen_version: int | None) -> Any:
         # The aggregator's version moves whenever a signal is accepted, updated or withdrawn.
         version = services.analytics.signals_version()
         if version == seen_version:

@@ -2,9 +2,11 @@
 equity curve, performance, pause / resume / kill, and the mode badge (PAPER, VENUE, LIVE in red).
 
 Callbacks are thin: they call the trading service (the same calls as the JSON API) and render its value
-objects with the pure `render_*` functions below. The tables refresh on every user action and every
-`REFRESH_MS`; `trading_props` is the same rendering in the push hub's `{id: {prop: value}}` shape, for
-when `OrderUpdated` / `TradingWarning` drive the page instead of the interval.
+objects with the pure `render_*` functions below. The tables refresh on every user action and by push:
+`trading_props` (the same rendering in the hub's `{id: {prop: value}}` shape) on `OrderUpdated` /
+`TradingWarning`, and `marked_props` (account and positions at the latest prices) at most once per
+`PUSH_SECONDS` after market data moved, while a page shows them. `REFRESH_MS` is the fallback interval
+where push is unavailable.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
+from dash_modules.live import fallback_interval
 from dash_modules.pages import Page
 from thebot.execution.risk import RiskRejected
 
@@ -21,7 +24,8 @@ if TYPE_CHECKING:
     from thebot.execution.service import TradingService
     from thebot.services import Services
 
-REFRESH_MS = 2_000
+REFRESH_MS = 5_000  # only while push is down
+PUSH_SECONDS = 1.0
 UP = "#26a69a"
 DOWN = "#ef5350"
 
@@ -280,6 +284,15 @@ def trading_props(service: TradingService) -> dict[str, dict[str, Any]]:
     }
 
 
+def marked_props(service: TradingService) -> dict[str, dict[str, Any]]:
+    """What moves with prices alone: the account's equity and the positions' marks and P&L."""
+    positions = [item.to_dict() for item in service.positions().values() if item.is_open]
+    return {
+        ACCOUNT: {"children": render_account(service.account())},
+        POSITIONS: {"children": render_positions(positions)},
+    }
+
+
 # -- layout ----------------------------------------------------------------------------------------------
 
 
@@ -409,7 +422,7 @@ def layout(services: Services) -> Any:
                 ],
                 className="g-3",
             ),
-            dcc.Interval(id=TICK, interval=REFRESH_MS),
+            fallback_interval(TICK, REFRESH_MS),
             dcc.Store(id=CHANGED, data=0),
             dcc.Store(id=ROW_CHANGED, data=0),
             dcc.Store(id=CONTROL_CHANGED, data=0),

@@ -76,6 +76,11 @@ class MarketSettings:
             )
         _require(len(set(self.symbols)) == len(self.symbols), "market.symbols", "symbols repeat")
         _require(len(self.timeframes) > 0, "market.timeframes", "list at least one timeframe")
+        _require(len(set(self.timeframes)) == len(self.timeframes), "market.timeframes", "timeframes repeat")
+        # Shortest first, whatever order they were listed in: the picker, the matrix and the confluence
+        # show them in this order.
+        ordered = tuple(sorted(self.timeframes, key=lambda timeframe: timeframe.milliseconds))
+        object.__setattr__(self, "timeframes", ordered)
         _require(
             10 <= self.buffer_size <= 100_000, "market.buffer_size", "must be between 10 and 100000 candles"
         )

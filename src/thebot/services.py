@@ -108,8 +108,13 @@ class Services:
         self.settings = self.settings_store.current()
 
     def _market_settings_changed(self, event: SettingsChanged) -> None:
+        market = self.settings_store.current().market
+        if "market.timeframes" in event.keys:
+            self.market.apply_timeframes(market.timeframes)
         if "market.symbols" in event.keys:
-            self.market.apply_symbols(self.settings_store.current().market.symbols)
+            self.market.apply_symbols(market.symbols)
+        if self.alerts is not None and ("market.symbols" in event.keys or "market.timeframes" in event.keys):
+            self.alerts.set_streams(market.symbols, [timeframe.value for timeframe in market.timeframes])
 
     def _analytics_settings_changed(self, event: SettingsChanged) -> None:
         self.analytics.apply_settings(self.settings_store.current(), event.keys)

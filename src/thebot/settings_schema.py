@@ -56,6 +56,9 @@ _WEIGHT = Meta(mark="live", minimum=0, maximum=1)
 # Fields applied without a restart. Everything not listed is saved and applied at the next start.
 MARKS: dict[str, Meta] = {
     "market.symbols": Meta(mark="live", help="symbols to stream; the venue must list them as TRADING"),
+    "market.timeframes": Meta(
+        mark="live", help="kline intervals to stream for every symbol; a new one is backfilled at once"
+    ),
     "ui.default_symbol": Meta(mark="live", help="symbol the chart opens with; must be one of market.symbols"),
     "ui.chart_candles": Meta(mark="live", unit="candles", minimum=10, maximum=5000),
     "ui.update_interval_ms": Meta(

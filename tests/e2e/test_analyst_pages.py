@@ -80,6 +80,96 @@ def wait_grid(page: Any, grid: str, minimum: int, timeout: float = 30_000) -> No
     )
 
 
+def wait_pushed(page: Any, component: str) -> None:
+    """Until the page's push stream is up and has told the hub that it shows `component`."""
+    page.wait_for_function(
+        "(id) => { const p = window.thebotPush; return p && p.connected && (p.shows || []).includes(id); }",
+        arg=component,
+        timeout=30_000,
+    )
+
+
+def dash_requests(page: Any) -> list[str]:
+    """The bodies of the page's Dash callback requests from now on."""
+    bodies: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            bodies.append(request.post_data or "") if "_dash-update-component" in request.url else None
+        ),
+    )
+    return bodies
+
+
+PRICES = """(id) => { const prices = {};
+    window.dash_ag_grid.getApi(id).forEachNode((n) => { prices[n.data.symbol] = n.data.last_price; });
+    return prices; }"""
+
+
+def topic_builds(app: RunningApp) -> dict[str, int]:
+    return dict(requests.get(f"{app.url}/api/health", timeout=10).json()["push"]["topic_builds"])
+
+
+def test_markets_and_matrix_update_by_push_with_their_intervals_off(browser: Any, app: RunningApp) -> None:
+    page, errors = open_page(browser, f"{app.url}/markets")
+    wait_grid(page, "markets-grid", len(SYMBOLS))
+    wait_pushed(page, "markets-grid")
+    assert page.evaluate(PROP, ["markets-tick", "disabled"]) is True
+    callbacks = dash_requests(page)
+    builds = topic_builds(app)
+    before = page.evaluate(PRICES, "markets-grid")
+    page.wait_for_function(
+        f"([id, before]) => {{ const now = ({PRICES})(id);"
+        " return Object.keys(before).some((s) => now[s] !== before[s]); }",
+        arg=["markets-grid", before],
+        timeout=20_000,
+    )
+    assert page.evaluate(PROP, ["markets-tick", "disabled"]) is True
+    assert not [body for body in callbacks if "markets-grid" in body], "rows came from a callback, not push"
+    assert topic_builds(app)["markets"] > builds["markets"]
+
+    # The matrix: redrawn by push (a candle closes every second at 60x), its interval off.
+    page.goto(f"{app.url}/matrix")
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('#matrix-graph .js-plotly-plot');"
+        " if (!gd || !gd.on) return false; window.matrixDraws = 0;"
+        " gd.on('plotly_afterplot', () => { window.matrixDraws += 1; }); return true; }",
+    )
+    wait_pushed(page, "matrix-graph")
+    callbacks = dash_requests(page)
+    page.wait_for_function("() => window.matrixDraws >= 2", timeout=30_000)
+    assert page.evaluate(PROP, ["matrix-tick", "disabled"]) is True
+    assert not [body for body in callbacks if "matrix-graph" in body]
+    assert page.evaluate("() => window.thebotPush.shows") == ["matrix-graph"], "the Markets page was left"
+    assert not errors, errors
+    page.close()
+
+
+def test_the_interval_takes_over_only_while_push_is_down(browser: Any, app: RunningApp) -> None:
+    page, errors = open_page(browser, f"{app.url}/markets")
+    wait_grid(page, "markets-grid", len(SYMBOLS))
+    wait_pushed(page, "markets-grid")
+    page.route("**/api/push*", lambda route: route.abort())
+    page.evaluate("() => window.thebotPush.reopen()")  # the stream breaks; reconnecting fails
+    page.wait_for_selector("#push-status.push-down", timeout=10_000)
+    page.wait_for_function(f"() => ({PROP})(['markets-tick', 'disabled']) === false", timeout=10_000)
+    callbacks = dash_requests(page)
+    before = page.evaluate(PRICES, "markets-grid")
+    page.wait_for_function(
+        f"([id, before]) => {{ const now = ({PRICES})(id);"
+        " return Object.keys(before).some((s) => now[s] !== before[s]); }",
+        arg=["markets-grid", before],
+        timeout=30_000,
+    )
+    assert [body for body in callbacks if "markets-grid" in body], "the fallback interval refreshed the rows"
+    page.unroute("**/api/push*")
+    page.wait_for_function("() => window.thebotPush.connected", timeout=30_000)
+    page.wait_for_function(f"() => ({PROP})(['markets-tick', 'disabled']) === true", timeout=10_000)
+    assert not page.locator("#push-status.push-down").count()
+    assert not [error for error in errors if "push" not in error and "ERR_" not in error], errors
+    page.close()
+
+
 def test_watchlist_sorts_and_opens_a_chart(browser: Any, app: RunningApp) -> None:
     page, errors = open_page(browser, f"{app.url}/markets")
     wait_grid(page, "markets-grid", len(SYMBOLS))
@@ -129,6 +219,9 @@ def test_signal_grid_filters_keeps_them_while_rows_arrive_and_shows_details(
     )
     before = page.evaluate(GRID_ROWS, "signals-grid")
     assert before["rows"] and all(row["symbol"] == "ETHUSDT" for row in before["rows"])
+    # Rows arrive by push: the page's interval is off while the push stream is up.
+    wait_pushed(page, "signals-feed")
+    assert page.evaluate(PROP, ["signals-tick", "disabled"]) is True
     # New signals arrive (three symbols, a 1m candle closing every second).
     page.wait_for_function(
         "([id, n]) => { let count = 0; window.dash_ag_grid.getApi(id).forEachNode(() => { count += 1; });"
@@ -144,6 +237,9 @@ def test_signal_grid_filters_keeps_them_while_rows_arrive_and_shows_details(
     strengths = [row["strength"] for row in after["rows"]]
     assert strengths == sorted(strengths)
     assert symbol_filter.input_value() == "ETHUSDT"
+    assert page.evaluate(PROP, ["signals-tick", "disabled"]) is True
+    # Pushed transactions applied in the page itself, without asking the server.
+    assert page.evaluate("() => window.thebotSignals.applied") > 0
 
     # Details of one signal: clear the symbol filter, keep the RSI rule's rows, open the first.
     symbol_filter.fill("")

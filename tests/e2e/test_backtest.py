@@ -49,6 +49,16 @@ def test_a_backtest_runs_from_the_page(browser: Any, sim_app: RunningApp) -> Non
         polling=250,
     )
     assert "done in" in page.inner_text("#backtest-progress")
+    # Progress and results came by push: the page's interval (the fallback) stayed off.
+    assert page.evaluate("() => window.thebotPush.connected")
+    assert (
+        page.evaluate(
+            "(id) => { const s = window.store.getState(); let node = s.layout;"
+            " for (const step of s.paths.strs[id]) node = node[step]; return node.props.disabled; }",
+            "backtest-tick",
+        )
+        is True
+    )
     equity = page.evaluate(
         "(s) => { const gd = document.querySelector(s); const t = gd.data.find(d => d.name === 'strategy');"
         " return t ? t.y.length : 0; }",

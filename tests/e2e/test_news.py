@@ -151,6 +151,17 @@ def test_news_page(browser: Any, news_app: NewsApp) -> None:
     ).json_value()
     assert marker == ["Exchange hacked, Bitcoin and Ether drained", "Bitcoin ETF approval lifts the market"]
 
+    # The page follows pushed changes: its interval (the fallback) is off while the stream is up.
+    assert page.evaluate("() => window.thebotPush.connected")
+    assert (
+        page.evaluate(
+            "(id) => { const s = window.store.getState(); let node = s.layout;"
+            " for (const step of s.paths.strs[id]) node = node[step]; return node.props.disabled; }",
+            "news-tick",
+        )
+        is True
+    )
+
     # 6) Nothing injected ran.
     assert page.evaluate("() => window.__pwned") is None
     assert page.locator("#news-list img, #news-list script, #news-list [onerror]").count() == 0

@@ -263,3 +263,66 @@ def test_two_tabs_end_in_one_state(browser: Any, holder: Holder) -> None:
         "() => !document.documentElement.classList.contains('theme-light')", timeout=5_000
     )
     assert not errors, errors
+
+
+def test_a_timeframe_added_live_is_streamed_and_charted(browser: Any, holder: Holder) -> None:
+    """`market.timeframes` applies without a restart: the picker offers the new timeframe on the open page
+    (pushed), its chart fills from the backfill, the confluence counts it; dropped, it leaves the picker
+    and a page showing it moves to one still streamed."""
+    app = holder.app
+    errors: list[str] = []
+    page = open_page(browser, f"{app.url}/", errors)
+    chart_shows(page, "BTCUSDT", timeout=30_000)
+    timeframes = settings(app)["market"]["timeframes"]
+    assert "3m" not in timeframes
+    response = requests.patch(
+        f"{app.url}/api/settings", json={"market": {"timeframes": [*timeframes, "3m"]}}, timeout=5
+    )
+    assert response.status_code == 200, response.text
+    assert "market.timeframes" not in response.json()["pending_restart"]
+    page.get_by_text("3m", exact=True).wait_for(timeout=5_000)
+    page.get_by_text("3m", exact=True).click()
+    page.wait_for_url("**timeframe=3m**", timeout=5_000)
+
+    def klines(timeframe: str) -> list[dict[str, Any]]:
+        answer = requests.get(
+            f"{app.url}/api/klines",
+            params={"symbol": "BTCUSDT", "timeframe": timeframe, "limit": 200},
+            timeout=5,
+        )
+        assert answer.status_code == 200, answer.text
+        rows: list[dict[str, Any]] = answer.json()
+        return rows
+
+    deadline = time.monotonic() + 20
+    while len(klines("3m")) < 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(klines("3m")) == 200
+    page.wait_for_function(
+        "(s) => { const g = document.querySelector(s); return g && g.data && g.data[0].x.length >= 100; }",
+        arg=GRAPH,
+        timeout=10_000,
+    )
+    confluence = requests.get(f"{app.url}/api/confluence", params={"symbol": "BTCUSDT"}, timeout=5).json()
+    assert "3m" in [item["timeframe"] for item in confluence["timeframes"]]
+    # A reload builds the page from the current settings, not the ones the app started with.
+    page.reload()
+    page.get_by_text("3m", exact=True).wait_for(timeout=10_000)
+
+    response = requests.patch(
+        f"{app.url}/api/settings", json={"market": {"timeframes": timeframes}}, timeout=5
+    )
+    assert response.status_code == 200, response.text
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('#timeframe-select label')].some((l) => l.innerText === '3m')",
+        timeout=5_000,
+    )
+    page.wait_for_url(f"**timeframe={timeframes[0]}**", timeout=5_000)
+    assert (
+        requests.get(
+            f"{app.url}/api/klines", params={"symbol": "BTCUSDT", "timeframe": "3m"}, timeout=5
+        ).status_code
+        == 400
+    )
+    assert not errors, errors
+    page.close()

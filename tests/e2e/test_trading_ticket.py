@@ -54,6 +54,10 @@ def fills_of(app: RunningApp, side: str) -> list[dict[str, Any]]:
 
 
 Seen = tuple[dict[str, Any], dict[str, str]]
+INTERVAL_DISABLED = (
+    "(id) => { const s = window.store.getState(); let node = s.layout;"
+    " for (const step of s.paths.strs[id]) node = node[step]; return node.props.disabled; }"
+)
 
 
 def buy_with_trailing_stop(page: Any, app: RunningApp, attempt: int) -> Seen | None:
@@ -113,6 +117,9 @@ def test_trade_on_the_venue_from_the_ticket(browser: Any, venue_app: RunningApp,
 
     # The trailing stop ratchets and, at speed 60, soon exits the position on the venue.
     wait_for(lambda: "No open position." in page.inner_text(f"#{ids.POSITIONS}"), 120, "the trailing exit")
+    # The exit reached the page by push: its interval (the fallback) is off while the stream is up.
+    assert page.evaluate("() => window.thebotPush.connected")
+    assert page.evaluate(INTERVAL_DISABLED, ids.TICK) is True
     fills = requests.get(f"{venue_app.url}/api/fills", timeout=5).json()
     assert [item["side"] for item in fills[:2]] == ["SELL", "BUY"]
     assert len(fills) == 2 * (attempt + 1)

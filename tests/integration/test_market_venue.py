@@ -177,6 +177,48 @@ def test_adding_and_removing_a_symbol_does_not_interrupt_the_others(
     assert "ETHUSDT" not in market.symbols()
 
 
+def test_adding_and_removing_a_timeframe_live_does_not_interrupt_the_others(
+    start_market: Callable[..., Running], venue: RunningVenue
+) -> None:
+    running = start_market()
+    market = running.market
+    assert wait_until(lambda: running.websocket()["connected"], 10)
+    assert market.wait_backfilled(20)
+    versions: list[int] = []
+    added, removed = market.apply_timeframes((Timeframe.M1, Timeframe.M5, Timeframe.M15))
+    assert (added, removed) == ([Timeframe.M15], [])
+    sampler_stop = time.monotonic() + 2.5
+    while time.monotonic() < sampler_stop:
+        versions.append(running.version("BTCUSDT"))
+        time.sleep(0.1)
+    # The new timeframe is backfilled for every symbol and then streams: its forming candle moves.
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        assert wait_until(lambda symbol=symbol: len(market.klines(symbol, Timeframe.M15, limit=50)) == 50, 15)
+    fifteen = market.datastream.version("ETHUSDT", Timeframe.M15)
+    assert wait_until(lambda: market.datastream.version("ETHUSDT", Timeframe.M15) > fifteen, 5)
+    # ... and equals the venue's own 15m candles.
+    newest = [candle for candle in market.klines("BTCUSDT", Timeframe.M15, limit=5) if candle.closed][-1]
+    query = f"symbol=BTCUSDT&interval=15m&startTime={newest.open_time}&limit=1"
+    with urllib.request.urlopen(f"{venue.http_url}/api/v3/klines?{query}", timeout=5) as response:
+        [row] = json.loads(response.read())
+    assert (newest.open, newest.close, newest.volume) == (float(row[1]), float(row[4]), float(row[5]))
+
+    market.apply_timeframes((Timeframe.M1, Timeframe.M15))  # 5m goes
+    for _ in range(15):
+        versions.append(running.version("BTCUSDT"))
+        time.sleep(0.1)
+    assert market.datastream.timeframes == (Timeframe.M1, Timeframe.M15)
+    assert all(key.timeframe is not Timeframe.M5 for key in market.datastream.keys())
+    streams = market.websocket.subscribed_streams()
+    assert not any(name.endswith("@kline_5m") for name in streams)
+    assert "btcusdt@kline_15m" in streams
+    # BTCUSDT 1m kept moving throughout, on the same socket.
+    stalls = sum(1 for earlier, later in zip(versions, versions[10:], strict=False) if later == earlier)
+    assert stalls == 0
+    assert running.websocket()["reconnects"] == 0
+    assert len(running.websocket()["connections"]) == 1
+
+
 @pytest.mark.slow
 def test_after_five_drops_and_a_40_second_stall_closed_candles_equal_the_venue(
     start_market: Callable[..., Running], venue: RunningVenue

@@ -196,6 +196,13 @@ class AlertManager:
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
+    def set_streams(self, symbols: Sequence[str], timeframes: Sequence[str]) -> None:
+        """What a new rule may watch, after the settings changed the streamed symbols or timeframes.
+        Rules already stored stay (a rule on a dropped stream just waits for it to come back)."""
+        with self._lock:
+            self._symbols = list(symbols)
+            self._timeframes = list(timeframes)
+
     def start(self) -> AlertManager:
         if self._running:
             return self

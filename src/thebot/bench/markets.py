@@ -6,8 +6,9 @@ Every symbol streams six timeframes (1m 5m 15m 1h 4h 1d) with `candles` candles 
 candle (what the simulated market produced on the default rules: 419 signals over 982 1m candles). One
 refresh is `market_rows` plus encoding the rows as JSON (what the callback sends). The baseline, measured
 in the same run, is the least any watchlist must read per symbol: its ticker and the sparkline's closes;
-the difference is the grade and the signal count. The page refreshes every 2 s, so the refresh's CPU time
-divided by 2 s is the share of one core a Markets tab costs the server.
+the difference is the grade and the signal count. `server_core_share_per_tab` is the refresh's CPU time
+divided by 2 s: what each Markets tab cost when it polled every 2 s. The rows are now pushed, built at most
+once a second for all open Markets tabs together (`python -m thebot.bench tabs --page markets`).
 """
 
 from __future__ import annotations

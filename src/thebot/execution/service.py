@@ -427,7 +427,9 @@ class TradingService:
 
     def _send(self, order: Order, *, as_type: OrderType | None = None) -> Order:
         """Journal as PENDING_NEW (committed), then send once."""
-        pending = replace(order, status=OrderStatus.PENDING_NEW, updated_ms=self._clock())
+        pending = order  # a ticket's entry is built PENDING_NEW a moment ago
+        if order.status is not OrderStatus.PENDING_NEW:
+            pending = replace(order, status=OrderStatus.PENDING_NEW, updated_ms=self._clock())
         self._write(pending)
         request = OrderRequest(
             client_order_id=order.client_order_id,
@@ -545,7 +547,12 @@ class TradingService:
                 else answer.reason or known.reason,
             )
 
-        owned = [replace(fill, client_order_id=answer.client_order_id) for fill in fills]
+        owned = [
+            fill
+            if fill.client_order_id == answer.client_order_id
+            else replace(fill, client_order_id=answer.client_order_id)
+            for fill in fills
+        ]
         merged, new_fills = self.journal.record(owned, merge)
         self._publish(merged)
         if new_fills:

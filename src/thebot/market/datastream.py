@@ -224,6 +224,22 @@ class DataStream:
                 self._buffers.pop(key).removed = True
                 del self._entries[(key.symbol, key.timeframe)]
 
+    def set_timeframes(self, timeframes: Iterable[Timeframe]) -> tuple[list[Timeframe], list[Timeframe]]:
+        """Buffer every symbol on exactly `timeframes`; returns (added, removed). A removed timeframe's
+        buffers go at once (updates still in flight for them are ignored); the others are untouched."""
+        wanted = tuple(dict.fromkeys(timeframes))
+        with self._lock:
+            symbols = sorted({key.symbol for key in self._buffers})  # before a swap empties them
+            added = [timeframe for timeframe in wanted if timeframe not in self._timeframes]
+            removed = [timeframe for timeframe in self._timeframes if timeframe not in wanted]
+            for key in [key for key in self._buffers if key.timeframe in removed]:
+                self._buffers.pop(key).removed = True
+                del self._entries[(key.symbol, key.timeframe)]
+            self._timeframes = wanted
+            for symbol in symbols:
+                self._add_buffers(symbol)
+        return added, removed
+
     def set_event_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Where async observers run when an update arrives from a thread without a running loop."""
         self._loop = loop

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -161,7 +161,7 @@ class MarketData:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.backfiller.stop()
 
-    def _restore(self, symbol: str | None = None) -> int:
+    def _restore(self, symbol: str | None = None, timeframes: Iterable[Timeframe] | None = None) -> int:
         restored = 0
         capacity = self.datastream.capacity
         if symbol is None:
@@ -169,7 +169,7 @@ class MarketData:
         else:
             streams = {
                 StreamKey(symbol, timeframe): self.store.read(symbol, timeframe, limit=capacity)
-                for timeframe in self.datastream.timeframes
+                for timeframe in (self.datastream.timeframes if timeframes is None else timeframes)
             }
         wanted = set(self.datastream.keys())
         for key, columns in streams.items():
@@ -230,6 +230,27 @@ class MarketData:
         for symbol in added:
             self.add_symbol(symbol)
             logger.info("streaming %s (backfill queued)", symbol)
+        return added, removed
+
+    def apply_timeframes(self, timeframes: tuple[Timeframe, ...]) -> tuple[list[Timeframe], list[Timeframe]]:
+        """Stream every symbol on exactly `timeframes` (the settings store's `market.timeframes`); returns
+        (added, removed). A new timeframe is restored from the store and backfilled like an added symbol;
+        a dropped one stops at once; the other streams are not interrupted."""
+        added, removed = self.datastream.set_timeframes(timeframes)
+        if added:
+            symbols = self.datastream.symbols()
+            for symbol in symbols:
+                self._restore(symbol, added)
+            keys = [StreamKey(symbol, timeframe) for symbol in symbols for timeframe in added]
+            # Backfill queued before subscribing, as for an added symbol.
+            self._loop.run(self._request_catch_up(keys, "added", urgent=True))
+        if added or removed:
+            self.websocket.set_timeframes(self.datastream.timeframes)
+            logger.info(
+                "timeframes applied: +%s -%s",
+                ",".join(timeframe.value for timeframe in added) or "none",
+                ",".join(timeframe.value for timeframe in removed) or "none",
+            )
         return added, removed
 
     def ticker(self, symbol: str) -> TickerEvent | None:

@@ -255,6 +255,15 @@ class WebSocketManager:
     def remove_symbol(self, symbol: str) -> None:
         self._loop_thread.run(self._remove_symbol(symbol), timeout=_CALL_TIMEOUT_SECONDS)
 
+    def set_timeframes(self, timeframes: Iterable[Timeframe]) -> None:
+        """Stream every symbol's klines on exactly `timeframes`: new ones are subscribed on the live
+        connections, dropped ones unsubscribed; the other streams are not interrupted."""
+        self._loop_thread.run(self._set_timeframes(tuple(timeframes)), timeout=_CALL_TIMEOUT_SECONDS)
+
+    @property
+    def timeframes(self) -> tuple[Timeframe, ...]:
+        return self._timeframes
+
     def handled(self) -> int:
         """Frames fully handled so far: applied to the DataStream, dropped by the queue or invalid.
 
@@ -275,6 +284,10 @@ class WebSocketManager:
         """Drop every socket as if the network had failed (operators and tests)."""
         future: concurrent.futures.Future[None] = self._loop_thread.submit(self._close_all(CloseReason.LOST))
         future.result(_CALL_TIMEOUT_SECONDS)
+
+    def subscribed_streams(self) -> list[str]:
+        """Every stream name the connections carry (or will carry once connected)."""
+        return [name for connection in list(self._connections) for name in list(connection.streams)]
 
     def status(self) -> ManagerStatus:
         now = time.monotonic()
@@ -366,13 +379,17 @@ class WebSocketManager:
 
     # -- subscriptions ---------------------------------------------------------------------------------
 
-    def _streams_of(self, symbol: str) -> list[str]:
+    def _kline_streams(self, symbol: str, timeframes: Iterable[Timeframe]) -> list[str]:
         names = []
-        for timeframe in self._timeframes:
+        for timeframe in timeframes:
             name = kline_stream_name(symbol, timeframe)
             self._stream_keys[name] = StreamKey(symbol, timeframe)
             self._kline_keys.add((symbol, timeframe))
             names.append(name)
+        return names
+
+    def _streams_of(self, symbol: str) -> list[str]:
+        names = self._kline_streams(symbol, self._timeframes)
         if self._settings.ticker_streams:
             name = ticker_stream_name(symbol)
             self._stream_keys[name] = symbol
@@ -403,18 +420,18 @@ class WebSocketManager:
         self._symbols.append(symbol)
         if not self._started:
             return
-        for connection, chunk in self._assign(self._streams_of(symbol)):
+        await self._subscribe(self._streams_of(symbol))
+        logger.info("subscribed %s", symbol)
+
+    async def _subscribe(self, streams: list[str]) -> None:
+        for connection, chunk in self._assign(streams):
             if connection.task is None:
                 self._launch(connection)
             elif chunk and connection.socket is not None:
                 await self._send_control(connection, "SUBSCRIBE", chunk)
-        logger.info("subscribed %s", symbol)
 
-    async def _remove_symbol(self, symbol: str) -> None:
-        if symbol not in self._symbols:
-            return
-        self._symbols.remove(symbol)
-        names = set(self._streams_of(symbol))
+    async def _unsubscribe(self, names: set[str]) -> None:
+        """Take `names` off their connections; a connection left with nothing closes."""
         for connection in list(self._connections):
             removed = [name for name in connection.streams if name in names]
             if not removed:
@@ -429,9 +446,37 @@ class WebSocketManager:
                 await self._send_control(connection, "UNSUBSCRIBE", removed)
         for name in names:
             self._stream_keys.pop(name, None)
+
+    async def _remove_symbol(self, symbol: str) -> None:
+        if symbol not in self._symbols:
+            return
+        self._symbols.remove(symbol)
+        await self._unsubscribe(set(self._streams_of(symbol)))
         self._kline_keys.difference_update((symbol, timeframe) for timeframe in self._timeframes)
         self._tickers.pop(symbol, None)
         logger.info("unsubscribed %s", symbol)
+
+    async def _set_timeframes(self, timeframes: tuple[Timeframe, ...]) -> None:
+        wanted = tuple(dict.fromkeys(timeframes))
+        added = [timeframe for timeframe in wanted if timeframe not in self._timeframes]
+        removed = [timeframe for timeframe in self._timeframes if timeframe not in wanted]
+        self._timeframes = wanted
+        if not self._started:
+            return
+        if removed:
+            gone = [(symbol, timeframe) for symbol in self._symbols for timeframe in removed]
+            await self._unsubscribe({kline_stream_name(symbol, timeframe) for symbol, timeframe in gone})
+            self._kline_keys.difference_update(gone)
+        if added:
+            await self._subscribe(
+                [name for symbol in self._symbols for name in self._kline_streams(symbol, added)]
+            )
+        logger.info(
+            "timeframes now %s (added %s, removed %s)",
+            ", ".join(timeframe.value for timeframe in wanted),
+            ", ".join(timeframe.value for timeframe in added) or "none",
+            ", ".join(timeframe.value for timeframe in removed) or "none",
+        )
 
     async def _send_control(self, connection: _Connection, method: str, streams: list[str]) -> None:
         """Send SUBSCRIBE/UNSUBSCRIBE, spaced to stay under Binance's 5 control messages per second."""

@@ -96,6 +96,14 @@ class SignalAggregator:
                 del self._streams[key]
             self._version += 1
 
+    def set_timeframes(self, timeframes: Sequence[Timeframe]) -> None:
+        """Confluence over exactly `timeframes`; a dropped timeframe's signals go with it."""
+        with self._lock:
+            self._timeframes = tuple(timeframes)
+            for key in [key for key in self._streams if key.timeframe not in self._timeframes]:
+                del self._streams[key]
+            self._version += 1
+
     # -- intake --------------------------------------------------------------------------------------
 
     def _stream(self, symbol: str, timeframe: Timeframe) -> _StreamSignals:

@@ -65,6 +65,14 @@ class _Forget:
     symbol: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Timeframes:
+    """Evaluate exactly these timeframes: a dropped one's evaluators and signals go; a new one's streams
+    open on the worker's next scan once their history arrives."""
+
+    timeframes: tuple[Timeframe, ...]
+
+
 # Keys the aggregator reads at query time: changing them needs no rule rebuild or history replay.
 _AGGREGATE_ONLY = ("signals.rule_weights.", "signals.timeframe_weights.", "signals.lookback_bars")
 
@@ -129,6 +137,8 @@ class AnalyticsService:
         # Streams of symbols outside this set are neither opened nor evaluated (a removed symbol's
         # buffers may outlive its removal by a moment).
         self._symbols: frozenset[str] = frozenset(datastream.symbols())
+        # Likewise for timeframes: closes already queued for a dropped timeframe are skipped.
+        self._timeframes: frozenset[Timeframe] = frozenset(datastream.timeframes)
 
     @property
     def settings(self) -> SignalSettings:
@@ -172,7 +182,15 @@ class AnalyticsService:
     # -- settings (the bus worker: only queue) --------------------------------------------------------
 
     def apply_settings(self, settings: Settings, keys: tuple[str, ...]) -> None:
-        """React to the keys this service owns: `market.symbols` and every `signals.*` key."""
+        """React to the keys this service owns: `market.symbols`, `market.timeframes` and every
+        `signals.*` key."""
+        if "market.timeframes" in keys:
+            timeframes = tuple(settings.market.timeframes)
+            self._timeframes = frozenset(timeframes)
+            # The confluence reads its timeframes at query time: it changes now, not behind the candles
+            # queued for the worker, which then drops the evaluators of a removed timeframe.
+            self.aggregator.set_timeframes(timeframes)
+            self._queue.put(_Timeframes(timeframes))
         if "market.symbols" in keys:
             wanted = frozenset(settings.market.symbols)
             for symbol in sorted(self._symbols - wanted):
@@ -210,6 +228,19 @@ class AnalyticsService:
                 del self._forming[key]
         self.aggregator.remove_symbol(symbol)
         logger.info("analytics dropped %s", symbol)
+
+    def _follows(self, key: StreamKey) -> bool:
+        """Whether `key` is still streamed by the settings (its buffers may outlive a removal a moment)."""
+        return key.symbol in self._symbols and key.timeframe in self._timeframes
+
+    def _set_timeframes(self, timeframes: tuple[Timeframe, ...]) -> None:
+        for key in [key for key in self._evaluators if key.timeframe not in timeframes]:
+            del self._evaluators[key]
+        self._open_requested = {key for key in self._open_requested if key.timeframe in timeframes}
+        with self._forming_lock:
+            for key in [key for key in self._forming if key.timeframe not in timeframes]:
+                del self._forming[key]
+        logger.info("analytics on timeframes %s", ", ".join(timeframe.value for timeframe in timeframes))
 
     # -- observers (websocket loop thread: only queue) -----------------------------------------------
 
@@ -254,20 +285,22 @@ class AnalyticsService:
                 if isinstance(item, threading.Event):
                     item.set()
                 elif isinstance(item, _Closed):
-                    if item.key.symbol in self._symbols:
+                    if self._follows(item.key):
                         self.process_close(item.key, item.candle)
                 elif isinstance(item, _Reconfigure):
                     self._reconfigure(item)
                 elif isinstance(item, _Forget):
                     self._forget(item.symbol)
+                elif isinstance(item, _Timeframes):
+                    self._set_timeframes(item.timeframes)
                 elif isinstance(item, _Open):
                     self._open_requested.discard(item.key)
-                    if item.key not in self._evaluators and item.key.symbol in self._symbols:
+                    if item.key not in self._evaluators and self._follows(item.key):
                         self._open(item.key, item.through_open_time + item.key.timeframe.milliseconds)
                 elif isinstance(item, StreamKey):
                     with self._forming_lock:
                         candle = self._forming.pop(item, None)
-                    if candle is not None:
+                    if candle is not None and self._follows(item):
                         self.process_forming(item, candle)
             except Exception:
                 logger.exception("analytics failed on %r; the stream continues with the next candle", item)
@@ -313,7 +346,7 @@ class AnalyticsService:
         the store or the backfill arrives without close events); returns how many were queued."""
         requested = 0
         for key in self._datastream.keys():
-            if key in self._evaluators or key in self._open_requested or key.symbol not in self._symbols:
+            if key in self._evaluators or key in self._open_requested or not self._follows(key):
                 continue
             newest = self._datastream.snapshot(key.symbol, key.timeframe, limit=2)
             closed_times = newest.open_time[newest.closed]

@@ -236,3 +236,22 @@ def test_snapshot_is_consistent_under_a_concurrent_writer() -> None:
         stop.set()
         thread.join(5)
     assert last_version > 0
+
+
+def test_timeframes_change_live_and_a_swap_keeps_every_symbol() -> None:
+    data = DataStream(["BTCUSDT", "ETHUSDT"], [Timeframe.M1, Timeframe.M5], capacity=10)
+    data.update("BTCUSDT", Timeframe.M1, candle(0, 101.0))
+    added, removed = data.set_timeframes([Timeframe.M1, Timeframe.M15])
+    assert (added, removed) == ([Timeframe.M15], [Timeframe.M5])
+    assert set(data.keys()) == {
+        StreamKey(symbol, timeframe)
+        for symbol in ("BTCUSDT", "ETHUSDT")
+        for timeframe in (Timeframe.M1, Timeframe.M15)
+    }
+    assert data.snapshot("BTCUSDT", Timeframe.M1).close.tolist() == [101.0]  # untouched
+    # An update still in flight for the dropped timeframe is ignored, not an error.
+    assert data.update("BTCUSDT", Timeframe.M5, candle(0)) == UpdateKind.IGNORED
+    # Swapping every timeframe at once keeps both symbols.
+    data.set_timeframes([Timeframe.H1])
+    assert data.symbols() == ["BTCUSDT", "ETHUSDT"]
+    assert data.timeframes == (Timeframe.H1,)

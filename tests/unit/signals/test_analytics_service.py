@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Iterator
 
@@ -15,7 +16,7 @@ from thebot.config import Settings
 from thebot.events import Event, SignalRaised, SignalWithdrawn
 from thebot.indicators import IndicatorError
 from thebot.market.datastream import DataStream
-from thebot.market.models import Candle
+from thebot.market.models import Candle, StreamKey
 from thebot.market.timeframe import Timeframe
 from thebot.signals.engine import evaluate_history
 from thebot.signals.rules import build_rules
@@ -242,3 +243,35 @@ def test_a_stream_with_history_is_opened_without_waiting_for_a_close(stream: Dat
         replay = evaluate_history(service.factory, rules, candles.head(HISTORY + 20))
         expected = {(int(candles.open_time[index]), hit.rule, hit.side) for index, hit in replay}
         assert {(s.time, s.rule, s.side) for s in service.signals("BTCUSDT", "1m", limit=10_000)} == expected
+
+
+def test_timeframes_follow_the_settings_live(
+    stream: DataStream,
+    candles,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`market.timeframes` changes the confluence at once; a dropped timeframe's evaluators and signals go,
+    and closes already queued for it are skipped (its buffers are gone), not errors."""
+    for service in _service(stream, _settings(cooldown_bars=0)):
+        _load(stream, candles, HISTORY)
+        _feed(stream, candles, HISTORY, HISTORY + 20)
+        assert service.wait_idle()
+        assert service.signals("BTCUSDT", "1m", limit=10_000)
+        base = _settings(cooldown_bars=0)
+        settings = dataclasses.replace(
+            base,
+            market=dataclasses.replace(base.market, timeframes=(Timeframe.M5,)),
+            ui=dataclasses.replace(base.ui, default_timeframe=Timeframe.M5),
+        )
+        service.apply_settings(settings, ("market.timeframes",))
+        assert [item["timeframe"] for item in service.confluence("BTCUSDT")["timeframes"]] == ["5m"]
+        stream.set_timeframes([Timeframe.M5])
+        with caplog.at_level(logging.ERROR, logger="thebot.signals.service"):
+            # A close the socket queued just before the timeframe went.
+            service._on_close(
+                StreamKey("BTCUSDT", Timeframe.M1),
+                dataclasses.replace(candles.candle(HISTORY + 20), closed=True),
+            )
+            assert service.wait_idle()
+        assert caplog.records == []
+        assert service.signals("BTCUSDT", "1m", limit=10_000) == []

@@ -115,7 +115,7 @@ def test_panes_of_one_page_follow_their_own_states_and_share_work_with_chart_pag
         hub = PushHub(services)
         _, state = full_chart(services, "BTCUSDT", "1m", [])
         chart_page = hub.connect(ChartState.from_dict(state))
-        multi = hub.connect(None, chart_panes_param(orjson.dumps({"g0": state, "g1": state}).decode()))
+        multi = hub.connect(None, panes=chart_panes_param(orjson.dumps({"g0": state, "g1": state}).decode()))
         drain(chart_page), drain(multi)
         services.market.datastream.update("BTCUSDT", Timeframe.M1, candle(199, 130.0, False))
         hub._flag(next(iter(hub._watched)))
@@ -138,7 +138,9 @@ def test_a_pane_whose_history_moved_under_it_resyncs_alone(services: Any) -> Non
         _, state = full_chart(services, "BTCUSDT", "1m", [])
         assert state is not None
         stale = dict(state, first_open_time=state["first_open_time"] - 7 * MINUTE, version=1)
-        client = hub.connect(None, {"g0": ChartState.from_dict(state), "g1": ChartState.from_dict(stale)})
+        client = hub.connect(
+            None, panes={"g0": ChartState.from_dict(state), "g1": ChartState.from_dict(stale)}
+        )
         drain(client)
         services.market.datastream.update("BTCUSDT", Timeframe.M1, candle(199, 140.0, False))
         hub._flag(next(iter(hub._watched)))
