@@ -4,7 +4,8 @@ The signal details and the alerts form show each rule's record (signals, hit rat
 expectancy) over the stored candles. Replaying tens of thousands of candles through the rules takes
 seconds, and a page callback must not wait that long, so `get` answers from the cache at once: a missing
 entry is queued for the one worker thread and `get` returns None (the page says it is being computed);
-an entry older than `max_age_seconds` is still served while its replacement computes. The stored range
+an entry older than `max_age_seconds` (an error: `ERROR_MAX_AGE_SECONDS`) is still served while its
+replacement computes. The stored range
 grows by one candle per candle interval, which changes a record over thousands of candles very little,
 so a record some minutes old is as good as a fresh one; the page shows its range.
 """
@@ -24,6 +25,8 @@ from thebot.market.timeframe import Timeframe
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_AGE_SECONDS = 900.0
+# A stream without a record (no candles stored yet, a failure) is retried sooner: its candles may arrive.
+ERROR_MAX_AGE_SECONDS = 30.0
 _STOP = object()
 
 
@@ -73,7 +76,12 @@ class EvidenceCache:
         key = (symbol, timeframe)
         with self._lock:
             entry = self._entries.get(key)
-            stale = entry is None or self._clock() - entry.computed_at > self._max_age
+            max_age = (
+                self._max_age
+                if entry is None or not entry.error
+                else min(self._max_age, ERROR_MAX_AGE_SECONDS)
+            )
+            stale = entry is None or self._clock() - entry.computed_at > max_age
             if stale and key not in self._pending:
                 self._pending.add(key)
                 self._queue.put(key)

@@ -59,12 +59,16 @@ def test_get_never_waits_computes_once_and_refreshes_an_old_entry() -> None:
 
 
 def test_a_failing_stream_reports_why_and_does_not_stop_the_worker() -> None:
+    calls: list[str] = []
+
     def compute(symbol: str, timeframe: Timeframe) -> StoredEvidence:
+        calls.append(symbol)
         if symbol == "BAD":
             raise RuntimeError("disk on fire")
         return StoredEvidence(symbol, timeframe, ())
 
-    cache = EvidenceCache(compute)
+    clock = Clock()
+    cache = EvidenceCache(compute, clock=clock)
     try:
         cache.get("BAD", Timeframe.M1)
         cache.get("BTCUSDT", Timeframe.M1)
@@ -73,6 +77,10 @@ def test_a_failing_stream_reports_why_and_does_not_stop_the_worker() -> None:
         assert bad is not None and "disk on fire" in bad.error and bad.rows == ()
         good = cache.get("BTCUSDT", Timeframe.M1)
         assert good is not None and good.error == ""
+        clock.now += 31  # a stream without a record is retried sooner than one with
+        assert cache.get("BTCUSDT", Timeframe.M1) is good and cache.get("BAD", Timeframe.M1) is bad
+        assert cache.wait_idle(5)
+        assert calls == ["BAD", "BTCUSDT", "BAD"]
     finally:
         cache.stop()
 
