@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from thebot.indicators import IndicatorFactory, IndicatorSpec
 from thebot.market.models import Candle
@@ -27,9 +27,11 @@ CONTEXT_PATTERNS = frozenset(
 CONTEXT_PERIOD = 10
 
 
-@dataclass(frozen=True, slots=True)
-class Bar:
-    """The inputs of one evaluation: the candle, indicator values at it and at the candle before."""
+class Bar(NamedTuple):
+    """The inputs of one evaluation: the candle, indicator values at it and at the candle before.
+
+    A named tuple rather than a frozen dataclass: one is built per bar of every replay (525,600 for a
+    year of minutes), and a tuple is built in C."""
 
     candle: Candle
     previous_candle: Candle | None
