@@ -21,13 +21,24 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, callback_context, dcc, html, no_update
 
 from dash_modules import ids
+from dash_modules.evidence_view import signal_alert_evidence, warm_evidence
 from dash_modules.pages import Page
 from thebot.alerts.coalesce import ToastGroup, coalesce
 from thebot.alerts.manager import AlertManager
-from thebot.alerts.models import CHANNELS, Alert, AlertStatus, AlertType, Condition, SignalCondition, Trigger
+from thebot.alerts.models import (
+    CHANNELS,
+    Alert,
+    AlertStatus,
+    AlertType,
+    Condition,
+    RuleKind,
+    SignalCondition,
+    Trigger,
+)
 from thebot.alerts.rules import RuleError
 from thebot.alerts.settings import AlertSettings
 from thebot.events import now_ms
+from thebot.market.timeframe import Timeframe
 
 if TYPE_CHECKING:
     from thebot.services import Services
@@ -703,6 +714,7 @@ def _focus(search: str | None) -> int | None:
 
 
 def layout(services: Services) -> Any:
+    warm_evidence(services)
     settings = services.settings
     history_filters = html.Div(
         [
@@ -828,9 +840,14 @@ def register(app: Dash, services: Services) -> None:
             return html.Span(f"Fix {error}", className="text-warning")
         except (TypeError, ValueError) as error:
             return html.Span(str(error), className="text-warning")
+        if rule.kind is RuleKind.SIGNAL:
+            backtests = services.backtests
+            if backtests is None:
+                return "Signal rules have no record in this app (backtests are off)."
+            return signal_alert_evidence(backtests.stored_evidence(rule.symbol, Timeframe(rule.timeframe)))
         evidence = manager.evidence(rule)
         if evidence is None:
-            return "Evidence is shown for price and indicator rules."
+            return "Evidence is shown for price, indicator and signal rules."
         return f"This rule {evidence.sentence()}."
 
     @app.callback(

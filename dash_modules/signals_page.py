@@ -23,11 +23,13 @@ import dash_bootstrap_components as dbc
 import orjson
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
+from dash_modules.evidence_view import evidence_block, warm_evidence
 from dash_modules.grids import GRID_THEME, SIDE_CLASSES, formatter
 from dash_modules.live import carrier, fallback_interval
 from dash_modules.pages import Page
 from dash_modules.status import format_price
 from thebot.analysis.signal_details import ID_SEPARATOR, SignalDetails, signal_details, signal_id
+from thebot.backtest.evidence_cache import StoredEvidence
 from thebot.indicators import IndicatorError
 from thebot.market.timeframe import Timeframe
 from thebot.signals.models import Signal
@@ -174,6 +176,14 @@ def find_signal(services: Services, row_id: str) -> Signal | None:
     return None
 
 
+def signal_evidence(services: Services, signal: Signal) -> StoredEvidence | None:
+    """The record of every rule on the signal's stream over the stored candles, from the cache (None
+    while it is first computed, or when the app has no backtests)."""
+    if services.backtests is None:
+        return None
+    return services.backtests.stored_evidence(signal.symbol, signal.timeframe)
+
+
 def details_payload(services: Services, row_id: str) -> SignalDetails | str:
     """The details of one grid row, or a sentence saying why there are none."""
     signal = find_signal(services, row_id)
@@ -192,7 +202,7 @@ def _number(value: float | None) -> str:
     return "—" if value is None else format_price(value) if value >= 0 else f"{value:,.4f}"
 
 
-def details_body(details: SignalDetails | str) -> Any:
+def details_body(details: SignalDetails | str, evidence: StoredEvidence | None = None) -> Any:
     if isinstance(details, str):
         return html.P(details, className="text-muted")
     signal = details.signal
@@ -276,11 +286,14 @@ def details_body(details: SignalDetails | str) -> Any:
                 className="detail-quality",
             )
         )
+    parts.append(html.Div("Record over the stored history", className="metric-label"))
+    parts.append(html.Div(evidence_block(evidence, [signal.rule]), className="detail-evidence"))
     parts.append(dcc.Link("Open on the chart →", href=details.link, className="detail-link", refresh=False))
     return parts
 
 
 def layout(services: Services) -> Any:
+    warm_evidence(services)
     version = services.analytics.signals_version()
     rows = signals_payload(services)
     return html.Div(
@@ -376,7 +389,9 @@ def register(app: Dash, services: Services) -> None:
         row_id = (cell or {}).get("rowId")
         if not row_id:
             return no_update, no_update
-        return details_body(details_payload(services, str(row_id))), True
+        details = details_payload(services, str(row_id))
+        evidence = None if isinstance(details, str) else signal_evidence(services, details.signal)
+        return details_body(details, evidence), True
 
 
 PAGE = Page(path="/signals", label="Signals", layout=layout, register=register)

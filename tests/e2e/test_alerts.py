@@ -148,6 +148,34 @@ def test_form_alert_toast_sound_history(browser: Any, app: RunningApp) -> None:
     page.close()
 
 
+def test_a_signal_alert_shows_every_rules_record_on_the_stream(browser: Any, app: RunningApp) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{app.url}/alerts")
+    page.wait_for_selector("#alert-form-save")
+    page.locator("#alert-form-kind").get_by_text("signal", exact=True).click()
+    choose(page, "alert-form-condition", "any signal")
+    # Computed off the callback: while it computes (or before the first candles are stored) the form says
+    # so; any change of the form asks again.
+    deadline = time.monotonic() + 90
+    while not page.locator("#alert-form-evidence .evidence-table").count():
+        shown = page.locator("#alert-form-evidence").inner_text()
+        assert time.monotonic() < deadline, f"no record after 90 s; the form shows: {shown!r}"
+        assert "fires on any rule" in shown or not shown, shown
+        page.wait_for_timeout(1_000)
+        page.fill("#alert-form-value", "0.1" if page.input_value("#alert-form-value") != "0.1" else "0.2")
+        page.keyboard.press("Tab")
+        page.wait_for_timeout(500)
+    text = page.locator("#alert-form-evidence").inner_text()
+    assert "fires on any rule's signal" in text and "BTCUSDT 1m, " in text
+    rules = [row.split()[0] for row in page.locator("#alert-form-evidence .evidence-rule").all_inner_texts()]
+    assert len(rules) >= 3 and "rsi" in rules
+    assert page.locator("#alert-form-evidence .evidence-total").inner_text().startswith("all rules")
+    assert not errors, errors
+    page.close()
+
+
 def test_once_per_bar_close_fires_only_on_final_candles(app: RunningApp) -> None:
     rule = {
         "kind": "price",

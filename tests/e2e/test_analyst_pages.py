@@ -278,6 +278,28 @@ def test_signal_grid_filters_keeps_them_while_rows_arrive_and_shows_details(
     link = page.locator(".detail-link").get_attribute("href")
     query = parse_qs(urlsplit(link).query)
     assert query == {"symbol": [row["symbol"]], "timeframe": [row["timeframe"]], "t": [str(row["time"])]}
+    # The rule's record over the stored history: computed off the callback (the page queued it when it
+    # loaded); while it computes (or before the store held candles) the modal says so, and opening an
+    # RSI signal again shows the table.
+    for _ in range(20):
+        page.wait_for_selector(".detail-evidence p, .detail-evidence .evidence-table")
+        if page.locator(".detail-evidence .evidence-table").count():
+            break
+        page.locator(".signal-modal .btn-close").click()
+        modal.wait_for(state="hidden")
+        page.wait_for_timeout(1_000)
+        page.locator(
+            "#signals-grid .ag-center-cols-container .ag-row[row-index='0'] .ag-cell[col-id='reason']"
+        ).click()
+        modal.wait_for(state="visible")
+    record = page.locator(".detail-evidence .evidence-rule").first.inner_text().split()
+    assert record[0] == "rsi" and int(record[1].replace(",", "")) > 0 and record[4] == "%"
+    assert page.locator(".detail-evidence .evidence-total").inner_text().startswith("all rules")
+    # (the grid moved on while the modal was reopened: compare with the signal the modal shows)
+    title = page.locator(".signal-modal .detail-title").inner_text()
+    symbol, timeframe = title.split(" · ")[1].split()
+    caption = page.locator(".detail-evidence .evidence-caption").inner_text()
+    assert caption.startswith(f"{symbol} {timeframe}, ") and "stored candles" in caption
     assert not errors, errors
     page.close()
 

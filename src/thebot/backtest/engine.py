@@ -1,10 +1,11 @@
 """The backtest: the live signal path over stored candles, then positions with costs and exits.
 
-Signals come from the code that serves the live app, nothing re-implemented: `evaluate_history` (the
-function the analytics service replays a stream's history with; the signal tests hold it equal to the
-streaming evaluator) runs the enabled rules over the candles, and a `SignalAggregator` built from the same
-settings accepts them (dedup, cooldown) and grades them, bar by bar. Every decision is taken at a candle's
-close and filled at the next candle's open, so a candle can only act on what was known when it closed.
+Signals come from the code that serves the live app, nothing re-implemented: `replay_history` (behind
+`evaluate_history`, which the analytics service replays a stream's history with; the signal tests hold it
+equal to the streaming evaluator) runs the enabled rules over the candles, and a `SignalAggregator` built
+from the same settings accepts them (dedup, cooldown) and grades them, bar by bar. Every decision is taken
+at a candle's close and filled at the next candle's open, so a candle can only act on what was known when
+it closed.
 
 Exits, in the order they are checked on each candle of an open position:
 1. stop (the fixed stop-loss or the trailing stop, whichever is tighter), filled at the stop price, or at
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,10 +35,10 @@ from thebot.execution.costs import Side as OrderSide
 from thebot.execution.costs import fee, size_by_risk, slipped_price
 from thebot.execution.trailing import RatchetTrailingStop
 from thebot.indicators import IndicatorFactory
-from thebot.market.models import CandleSnapshot
+from thebot.market.models import Candle, CandleSnapshot
 from thebot.signals.aggregator import SignalAggregator
-from thebot.signals.engine import evaluate_history, to_signal
-from thebot.signals.models import Grade, Side, Signal, SignalEventKind, grade_of
+from thebot.signals.engine import replay_history, to_signal
+from thebot.signals.models import Grade, RuleHit, Side, Signal, SignalEventKind, grade_of
 from thebot.signals.rules import build_rules
 from thebot.signals.settings import SignalSettings
 
@@ -80,11 +80,10 @@ def decide(
     rules = build_rules(factory, settings)
     symbol, timeframe = candles.symbol, candles.timeframe
     progress(0.05, "indicators and rules")
-    hits = evaluate_history(factory, rules, candles)
+    by_bar: dict[int, tuple[Candle, list[RuleHit]]] = {
+        index: (candle, hits) for index, candle, hits in replay_history(factory, rules, candles)
+    }
     progress(0.6, "aggregating signals")
-    by_bar: dict[int, list[Any]] = defaultdict(list)
-    for index, hit in hits:
-        by_bar[index].append(hit)
     # Only the signals of the last `lookback_bars` count, so the aggregator never needs more than those.
     capacity = max(64, settings.lookback_bars * max(1, len(rules)) * 8)
     aggregator = SignalAggregator(settings, (timeframe,), history=None, capacity=capacity)
@@ -105,10 +104,8 @@ def decide(
     for step, index in enumerate(ordered):
         if step % report_every == 0:
             progress(0.6 + 0.25 * step / max(1, len(ordered)), "aggregating signals")
-        candle = candles.candle(index)
-        signals = [
-            to_signal(hit, symbol, timeframe, candle, provisional=False) for hit in by_bar.get(index, ())
-        ]
+        candle, hits = by_bar.get(index) or (candles.candle(index), [])
+        signals = [to_signal(hit, symbol, timeframe, candle, provisional=False) for hit in hits]
         events = aggregator.close_bar(symbol, timeframe, candle.open_time, signals)
         accepted = [event.signal for event in events if event.kind is SignalEventKind.NEW]
         accepted_all.extend(accepted)

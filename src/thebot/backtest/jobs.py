@@ -23,11 +23,19 @@ from typing import Any
 
 from thebot.backtest.data import load_candles
 from thebot.backtest.engine import run_backtest
-from thebot.backtest.models import BacktestRequest, ExitPolicy, request_from_dict, sweep_variants
+from thebot.backtest.evidence_cache import EvidenceCache, StoredEvidence
+from thebot.backtest.models import (
+    BacktestInputError,
+    BacktestRequest,
+    ExitPolicy,
+    request_from_dict,
+    sweep_variants,
+)
 from thebot.backtest.settings import BacktestSettings
 from thebot.events import BacktestProgress, EventBus
 from thebot.market.models import CandleSnapshot
 from thebot.market.store import KlineStore
+from thebot.market.timeframe import Timeframe
 from thebot.signals.settings import SignalSettings
 
 logger = logging.getLogger(__name__)
@@ -35,6 +43,9 @@ logger = logging.getLogger(__name__)
 _STOP = object()
 _PUBLISH_EVERY_SECONDS = 0.2
 EVIDENCE_MAX_CANDLES = 200_000
+# The stored evidence the pages show covers at most this many of a stream's newest candles: a month of
+# minutes, replayed in a few seconds on the evidence thread.
+STORED_EVIDENCE_CANDLES = 50_000
 
 
 @dataclass
@@ -89,6 +100,7 @@ class BacktestJobs:
         self._lock = threading.Lock()
         self._queue: queue.Queue[object] = queue.Queue()
         self._worker: threading.Thread | None = None
+        self.evidence_cache = EvidenceCache(self._stored_evidence)
 
     @property
     def source(self) -> str:
@@ -101,6 +113,7 @@ class BacktestJobs:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
+        self.evidence_cache.stop(timeout)
         if self._worker is not None:
             self._queue.put(_STOP)
             self._worker.join(timeout)
@@ -170,6 +183,45 @@ class BacktestJobs:
             round_trip_cost=cost,
         )
         return [row.as_dict() for row in rows]
+
+    def stored_evidence(self, symbol: str, timeframe: Timeframe) -> StoredEvidence | None:
+        """Every rule's record on the live source's stored `symbol` `timeframe` candles, from the cache
+        (None while it is first computed; see `EvidenceCache`)."""
+        return self.evidence_cache.get(symbol, timeframe)
+
+    def _stored_evidence(self, symbol: str, timeframe: Timeframe) -> StoredEvidence:
+        from thebot.backtest.evidence import rule_evidence
+
+        streams = [
+            row
+            for row in self._store.inventory()
+            if row["source"] == self._source and row["symbol"] == symbol
+        ]
+        if not streams:
+            return StoredEvidence(symbol, timeframe, (), error=f"no stored candles of {symbol} yet")
+        last = max(int(row["last_open_time"]) for row in streams)
+        start = timeframe.open_time_of(last) - (STORED_EVIDENCE_CANDLES - 1) * timeframe.milliseconds
+        try:
+            candles = load_candles(
+                self._store,
+                self._source,
+                symbol,
+                timeframe,
+                start=start,
+                end=None,
+                limit=EVIDENCE_MAX_CANDLES,
+            )
+        except BacktestInputError as error:
+            return StoredEvidence(symbol, timeframe, (), error=error.message)
+        rows = rule_evidence(
+            candles,
+            self._signal_settings,
+            horizon=self._signal_settings.quality_horizon_bars,
+            round_trip_cost=2 * self._settings.fee_rate + 2 * self._settings.slippage_bps / 10_000,
+        )
+        return StoredEvidence(
+            symbol, timeframe, tuple(rows), int(candles.open_time[0]), int(candles.open_time[-1])
+        )
 
     def wait(self, job_id: str, timeout: float = 60.0) -> dict[str, Any] | None:
         deadline = time.monotonic() + timeout

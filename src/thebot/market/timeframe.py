@@ -28,8 +28,14 @@ class Timeframe(StrEnum):
 
     @property
     def milliseconds(self) -> int:
-        return int(self.value[:-1]) * _UNIT_MS[self.value[-1]]
+        return _MILLISECONDS[self]
 
     def open_time_of(self, timestamp_ms: int) -> int:
         """Open time of the candle that contains `timestamp_ms` (UTC-aligned, as Binance aligns)."""
         return timestamp_ms - timestamp_ms % self.milliseconds
+
+
+# Parsed once: the aggregator asks for a timeframe's length for every signal it accepts.
+_MILLISECONDS = {
+    timeframe: int(timeframe.value[:-1]) * _UNIT_MS[timeframe.value[-1]] for timeframe in Timeframe
+}

@@ -7,11 +7,12 @@ replay would find; the tests hold them equal.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
 from thebot.indicators import IndicatorFactory, IndicatorSpec, IndicatorStream
+from thebot.indicators.custom.base import iterate_candles
 from thebot.market.models import Candle, CandleSnapshot
 from thebot.market.timeframe import Timeframe
 from thebot.signals.models import RuleHit, Signal
@@ -31,7 +32,9 @@ def requirements_of(rules: Sequence[Rule]) -> tuple[IndicatorSpec, ...]:
 def evaluate_bar(rules: Sequence[Rule], bar: Bar) -> list[RuleHit]:
     hits: list[RuleHit] = []
     for rule in rules:
-        hits.extend(rule.evaluate(bar))
+        found = rule.evaluate(bar)
+        if found:  # most rules find nothing on most bars
+            hits.extend(found)
     return hits
 
 
@@ -49,52 +52,46 @@ def to_signal(hit: RuleHit, symbol: str, timeframe: Timeframe, candle: Candle, p
     )
 
 
+# Bars converted to Python values at a time in `evaluate_history`: big enough that the conversions run
+# in C, small enough that a year of minutes never exists as Python floats all at once.
+HISTORY_CHUNK = 4_096
+
+
 def evaluate_history(
     factory: IndicatorFactory, rules: Sequence[Rule], candles: CandleSnapshot
 ) -> list[tuple[int, RuleHit]]:
     """(candle index, hit) for every bar of `candles` (all treated as closed), oldest first."""
+    return [(index, hit) for index, _, hits in replay_history(factory, rules, candles) for hit in hits]
+
+
+def replay_history(
+    factory: IndicatorFactory, rules: Sequence[Rule], candles: CandleSnapshot
+) -> Iterator[tuple[int, Candle, list[RuleHit]]]:
+    """(candle index, candle, hits) for every bar of `candles` where a rule fired, oldest first."""
     specs = requirements_of(rules)
-    columns = {
-        spec: [
-            np.asarray(column, dtype=np.float64).tolist()
-            for column in factory.compute(spec, candles).values()
-        ]
+    series = {
+        spec: [np.asarray(column, dtype=np.float64) for column in factory.compute(spec, candles).values()]
         for spec in specs
     }
-    result: list[tuple[int, RuleHit]] = []
     previous_candle: Candle | None = None
     previous: Mapping[IndicatorSpec, Values] = {
-        spec: tuple(float("nan") for _ in columns[spec]) for spec in specs
+        spec: tuple(float("nan") for _ in series[spec]) for spec in specs
     }
-    for index in range(len(candles)):
-        candle = candles.candle(index)
-        current = _Row(columns, index)
-        for hit in evaluate_bar(rules, Bar(candle, previous_candle, current, previous)):
-            result.append((index, hit))
-        previous, previous_candle = current, candle
-    return result
-
-
-class _Row(dict[IndicatorSpec, Values]):
-    """Indicator values at one bar of a batch, read only when a rule asks: rules read a third of the specs
-    on a typical bar, and building all of them per bar was half the cost of a long replay (backtests)."""
-
-    __slots__ = ("_columns", "_index")
-
-    def __init__(self, columns: dict[IndicatorSpec, list[list[float]]], index: int) -> None:
-        super().__init__()
-        self._columns = columns
-        self._index = index
-
-    def __missing__(self, spec: IndicatorSpec) -> Values:
-        columns = self._columns[spec]
-        index = self._index
-        if len(columns) == 1:  # most specs have one output: no list to build
-            value: Values = (columns[0][index],)
-        else:
-            value = tuple([column[index] for column in columns])
-        self[spec] = value
-        return value
+    for start in range(0, len(candles), HISTORY_CHUNK):
+        stop = min(start + HISTORY_CHUNK, len(candles))
+        # Per spec, the values tuple of every bar of the chunk (zip builds them in C); then per bar one
+        # dict of every spec, also built in C: cheaper than building only the values a rule reads.
+        per_spec = [
+            list(zip(*(column[start:stop].tolist() for column in series[spec]), strict=True))
+            for spec in specs
+        ]
+        bars = zip(iterate_candles(candles, start, stop), zip(*per_spec, strict=True), strict=True)
+        for index, (candle, values) in enumerate(bars, start):
+            current = dict(zip(specs, values, strict=True))
+            hits = evaluate_bar(rules, Bar(candle, previous_candle, current, previous))
+            if hits:
+                yield index, candle, hits
+            previous, previous_candle = current, candle
 
 
 class _Peeked(dict[IndicatorSpec, Values]):

@@ -170,7 +170,7 @@ def test_pages_never_render_a_secret(manager: AlertManager) -> None:
     settings = dataclasses.replace(
         Settings(), alerts=AlertSettings(telegram_enabled=True, telegram_token=token, telegram_chat_id="1")
     )
-    services = SimpleNamespace(settings=settings, alerts=manager, simulated=True)
+    services = SimpleNamespace(settings=settings, alerts=manager, simulated=True, backtests=None)
     rendered = plotly.io.json.to_json_plotly(
         [alerts_page.toast_layer(services), alerts_page.layout(services), alerts_page.rule_rows(manager)]  # type: ignore[arg-type]
     )

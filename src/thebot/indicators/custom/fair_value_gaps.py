@@ -16,10 +16,10 @@ Rule:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import IntEnum
 
-from thebot.indicators.custom.base import NAN, CustomIndicator, CustomState, Values
+from thebot.indicators.custom.base import NAN, CustomIndicator, CustomState, FloatState, Values
 from thebot.indicators.metadata import ParameterInfo, ParameterKind, ParameterValue, Placement
 from thebot.market.models import Candle
 
@@ -39,89 +39,108 @@ class Gap:
     state: GapState = GapState.OPEN
 
 
-def _advance(gap: Gap, candle: Candle) -> tuple[Gap, int]:
-    """The gap after `candle`, and the fill event it caused."""
+def _advance(gap: Gap, high: float, low: float, close: float) -> tuple[Gap, int]:
+    """The gap after a candle that reached into it, and the fill event it caused."""
     if gap.bullish:
-        if candle.low >= gap.top:
-            return gap, 0
-        state = GapState.FILLED if candle.low <= gap.bottom else GapState.PARTIALLY_FILLED
-        event = 1 if gap.state is GapState.OPEN and candle.close >= gap.bottom else 0
+        state = GapState.FILLED if low <= gap.bottom else GapState.PARTIALLY_FILLED
+        event = 1 if gap.state is GapState.OPEN and close >= gap.bottom else 0
     else:
-        if candle.high <= gap.bottom:
-            return gap, 0
-        state = GapState.FILLED if candle.high >= gap.top else GapState.PARTIALLY_FILLED
-        event = -1 if gap.state is GapState.OPEN and candle.close <= gap.top else 0
-    return (replace(gap, state=max(state, gap.state)), event)
+        state = GapState.FILLED if high >= gap.top else GapState.PARTIALLY_FILLED
+        event = -1 if gap.state is GapState.OPEN and close <= gap.top else 0
+    state = max(state, gap.state)
+    if state is gap.state:
+        return gap, event
+    return Gap(gap.bullish, gap.top, gap.bottom, gap.open_time, state), event
 
 
-class _GapState(CustomState):
+class _GapState(FloatState):
+    inputs = ("open_time", "high", "low", "close")
+
     def __init__(self, min_size: float, max_gaps: int) -> None:
         self.min_size = min_size
         self.max_gaps = max_gaps
-        self.previous: tuple[Candle, ...] = ()
+        # high and low of the candle two back and of the one before (NaN until seen)
+        self._older = (NAN, NAN)
+        self._newer = (NAN, NAN)
+        self._seen = 0
         self.bullish: list[Gap] = []
         self.bearish: list[Gap] = []
-        # For `peek`'s fast path: the values while no gap is touched or formed, and how far price must
-        # reach (down into the highest bullish top, up into the lowest bearish bottom) to touch one.
-        self._quiet: Values = (NAN, NAN, NAN, NAN, NAN, NAN)
+        # The values while no gap is touched or formed, and how far price must reach (down into the
+        # highest bullish top, up into the lowest bearish bottom) to touch one: most candles do neither,
+        # and then nothing but the two previous candles changes.
+        self._quiet: Values = (NAN, NAN, NAN, NAN, NAN, NAN, 0.0)
         self._bull_reach = -math.inf
         self._bear_reach = math.inf
 
-    def _step(self, candle: Candle) -> tuple[list[Gap], list[Gap], Values]:
+    def _step(
+        self, open_time: int, high: float, low: float, close: float
+    ) -> tuple[list[Gap], list[Gap], Values] | None:
+        """The gap lists and values after this candle; None when it touches no gap and forms none.
+
+        A side the candle does not reach keeps its list object: committed lists are never changed in
+        place, so `peek` may share them."""
+        forms_bullish = forms_bearish = False
+        if self._seen >= 2:
+            first_high, first_low = self._older
+            threshold = self.min_size * close
+            forms_bullish = low > first_high and low - first_high > threshold
+            forms_bearish = not forms_bullish and high < first_low and first_low - high > threshold
+        touches_bullish = not low >= self._bull_reach  # (a NaN low reaches every gap, as in `_advance`)
+        touches_bearish = not high <= self._bear_reach
+        if not (forms_bullish or forms_bearish or touches_bullish or touches_bearish):
+            return None
         fill = 0
-        bullish: list[Gap] = []
-        low = candle.low
-        for gap in self.bullish:
-            if low >= gap.top:  # untouched: the common case, no new object
-                bullish.append(gap)
-                continue
-            advanced, event = _advance(gap, candle)
-            fill = fill or event
-            if advanced.state is not GapState.FILLED:
-                bullish.append(advanced)
-        bearish: list[Gap] = []
-        high = candle.high
-        for gap in self.bearish:
-            if high <= gap.bottom:
-                bearish.append(gap)
-                continue
-            advanced, event = _advance(gap, candle)
-            fill = fill or event
-            if advanced.state is not GapState.FILLED:
-                bearish.append(advanced)
-        if len(self.previous) == 2:
-            first = self.previous[0]
-            threshold = self.min_size * candle.close
-            if low > first.high and low - first.high > threshold:
-                bullish.append(Gap(True, low, first.high, candle.open_time))
-                del bullish[: -self.max_gaps]
-            elif high < first.low and first.low - high > threshold:
-                bearish.append(Gap(False, first.low, high, candle.open_time))
-                del bearish[: -self.max_gaps]
+        bullish = self.bullish
+        if touches_bullish:
+            bullish = []
+            for gap in self.bullish:
+                if low >= gap.top:  # untouched
+                    bullish.append(gap)
+                    continue
+                advanced, event = _advance(gap, high, low, close)
+                fill = fill or event
+                if advanced.state is not GapState.FILLED:
+                    bullish.append(advanced)
+        bearish = self.bearish
+        if touches_bearish:
+            bearish = []
+            for gap in self.bearish:
+                if high <= gap.bottom:
+                    bearish.append(gap)
+                    continue
+                advanced, event = _advance(gap, high, low, close)
+                fill = fill or event
+                if advanced.state is not GapState.FILLED:
+                    bearish.append(advanced)
+        if forms_bullish:
+            bullish = [*bullish, Gap(True, low, self._older[0], open_time)][-self.max_gaps :]
+        elif forms_bearish:
+            bearish = [*bearish, Gap(False, self._older[1], high, open_time)][-self.max_gaps :]
         return bullish, bearish, (*_describe(bullish), *_describe(bearish), float(fill))
 
-    def update(self, candle: Candle) -> Values:
-        self.bullish, self.bearish, values = self._step(candle)
-        self.previous = (*self.previous, candle)[-2:]
-        self._quiet = values[:6]
-        self._bull_reach = max((gap.top for gap in self.bullish), default=-math.inf)
-        self._bear_reach = min((gap.bottom for gap in self.bearish), default=math.inf)
+    def advance(self, open_time: int, high: float, low: float, close: float) -> Values:
+        stepped = self._step(open_time, high, low, close)
+        if stepped is None:
+            values = self._quiet
+        else:
+            bullish, bearish, values = stepped
+            self._quiet = (*values[:6], 0.0)
+            if bullish is not self.bullish:
+                self.bullish = bullish
+                self._bull_reach = max([gap.top for gap in bullish], default=-math.inf)
+            if bearish is not self.bearish:
+                self.bearish = bearish
+                self._bear_reach = min([gap.bottom for gap in bearish], default=math.inf)
+        self._older, self._newer = self._newer, (high, low)
+        self._seen += 1
         return values
 
+    def update(self, candle: Candle) -> Values:
+        return self.advance(candle.open_time, candle.high, candle.low, candle.close)
+
     def peek(self, candle: Candle) -> Values:
-        """The forming candle is revised many times per candle; most revisions touch no gap and form
-        none, and then the answer is the committed state's, without rebuilding the gap lists."""
-        if candle.low >= self._bull_reach and candle.high <= self._bear_reach:
-            if len(self.previous) < 2:
-                return (*self._quiet, 0.0)
-            first = self.previous[0]
-            threshold = self.min_size * candle.close
-            forms = (candle.low > first.high and candle.low - first.high > threshold) or (
-                candle.high < first.low and first.low - candle.high > threshold
-            )
-            if not forms:
-                return (*self._quiet, 0.0)
-        return self._step(candle)[2]
+        stepped = self._step(candle.open_time, candle.high, candle.low, candle.close)
+        return self._quiet if stepped is None else stepped[2]
 
 
 def _describe(gaps: list[Gap]) -> Values:

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from thebot.indicators.custom.base import NAN, CustomIndicator, CustomState, Values
+from thebot.indicators.custom.base import NAN, CustomIndicator, CustomState, FloatState, Values
 from thebot.indicators.metadata import ParameterInfo, ParameterKind, ParameterValue, Placement
 from thebot.market.models import Candle
 
@@ -33,87 +33,102 @@ class Zone:
     touched: bool = False
 
 
-class _ZoneState(CustomState):
+class _ZoneState(FloatState):
+    inputs = ("open_time", "open", "high", "low", "close")
+
     def __init__(self, period: int, factor: float, max_zones: int) -> None:
         self.period = period
         self.factor = factor
         self.max_zones = max_zones
         self.bodies: deque[float] = deque(maxlen=period)
-        self.previous: Candle | None = None
+        self.base: tuple[float, float] | None = None  # high and low of the previous candle
         self.demand: list[Zone] = []
         self.supply: list[Zone] = []
-        # For `peek`'s fast path: the values while no zone breaks, is touched or forms, and the levels
-        # a candle must cross for any of that to happen.
-        self._quiet: Values = (NAN, NAN, NAN, NAN)
+        # The values while no zone breaks, is touched or forms, and the levels a candle must cross for
+        # any of that to happen: most candles cross none, and then only the bodies and the base change.
+        self._quiet: Values = (NAN, NAN, NAN, NAN, 0.0)
         self._demand_break = -math.inf  # a close below the highest demand bottom breaks a zone
         self._demand_touch = -math.inf  # a low at or below the highest untouched demand top touches one
         self._supply_break = math.inf
         self._supply_touch = math.inf
 
-    def _step(self, candle: Candle) -> tuple[list[Zone], list[Zone], Values]:
+    def _step(
+        self, open_time: int, open_: float, high: float, low: float, close: float
+    ) -> tuple[list[Zone], list[Zone], Values] | None:
+        """The zone lists and values after this candle; None when it changes no zone and forms none."""
+        body = abs(close - open_)
+        base = self.base
+        impulse = (
+            base is not None
+            and len(self.bodies) == self.period
+            and body > 0
+            and body >= self.factor * (sum(self.bodies) / self.period)
+        )
+        demand_moves = not (close >= self._demand_break and low > self._demand_touch)
+        supply_moves = not (close <= self._supply_break and high < self._supply_touch)
+        if not (impulse or demand_moves or supply_moves):
+            return None
+        # A side that does not move keeps its list object: committed lists are never changed in place.
         touch = 0
-        close, low, high = candle.close, candle.low, candle.high
-        demand: list[Zone] = []
-        for zone in self.demand:
-            if close < zone.bottom:
-                continue  # broken
-            if not zone.touched and low <= zone.top:
-                demand.append(replace(zone, touched=True))
-                touch = touch or 1
-            else:
-                demand.append(zone)
-        supply: list[Zone] = []
-        for zone in self.supply:
-            if close > zone.top:
-                continue
-            if not zone.touched and high >= zone.bottom:
-                supply.append(replace(zone, touched=True))
-                touch = touch or -1
-            else:
-                supply.append(zone)
-        body = abs(close - candle.open)
-        base = self.previous
-        if base is not None and len(self.bodies) == self.period and body > 0:
-            mean_body = sum(self.bodies) / self.period
-            if body >= self.factor * mean_body:
-                if close > candle.open and close > base.high:
-                    demand.append(Zone(True, base.high, base.low, candle.open_time))
-                    del demand[: -self.max_zones]
-                elif close < candle.open and close < base.low:
-                    supply.append(Zone(False, base.high, base.low, candle.open_time))
-                    del supply[: -self.max_zones]
+        demand = self.demand
+        if demand_moves:
+            demand = []
+            for zone in self.demand:
+                if close < zone.bottom:
+                    continue  # broken
+                if not zone.touched and low <= zone.top:
+                    demand.append(Zone(True, zone.top, zone.bottom, zone.open_time, touched=True))
+                    touch = touch or 1
+                else:
+                    demand.append(zone)
+        supply = self.supply
+        if supply_moves:
+            supply = []
+            for zone in self.supply:
+                if close > zone.top:
+                    continue
+                if not zone.touched and high >= zone.bottom:
+                    supply.append(Zone(False, zone.top, zone.bottom, zone.open_time, touched=True))
+                    touch = touch or -1
+                else:
+                    supply.append(zone)
+        if impulse:
+            assert base is not None
+            base_high, base_low = base
+            if close > open_ and close > base_high:
+                demand = [*demand, Zone(True, base_high, base_low, open_time)][-self.max_zones :]
+            elif close < open_ and close < base_low:
+                supply = [*supply, Zone(False, base_high, base_low, open_time)][-self.max_zones :]
         return demand, supply, (*_describe(demand), *_describe(supply), float(touch))
 
-    def update(self, candle: Candle) -> Values:
-        self.demand, self.supply, values = self._step(candle)
-        self.bodies.append(abs(candle.close - candle.open))
-        self.previous = candle
-        self._quiet = values[:4]
-        self._demand_break = max((zone.bottom for zone in self.demand), default=-math.inf)
-        self._demand_touch = max((zone.top for zone in self.demand if not zone.touched), default=-math.inf)
-        self._supply_break = min((zone.top for zone in self.supply), default=math.inf)
-        self._supply_touch = min((zone.bottom for zone in self.supply if not zone.touched), default=math.inf)
+    def advance(self, open_time: int, open_: float, high: float, low: float, close: float) -> Values:
+        stepped = self._step(open_time, open_, high, low, close)
+        if stepped is None:
+            values = self._quiet
+        else:
+            demand, supply, values = stepped
+            self._quiet = (*values[:4], 0.0)
+            if demand is not self.demand:
+                self.demand = demand
+                self._demand_break = max([zone.bottom for zone in demand], default=-math.inf)
+                self._demand_touch = max([zone.top for zone in demand if not zone.touched], default=-math.inf)
+            if supply is not self.supply:
+                self.supply = supply
+                self._supply_break = min([zone.top for zone in supply], default=math.inf)
+                self._supply_touch = min(
+                    [zone.bottom for zone in supply if not zone.touched], default=math.inf
+                )
+        self.bodies.append(abs(close - open_))
+        self.base = (high, low)
         return values
+
+    def update(self, candle: Candle) -> Values:
+        return self.advance(candle.open_time, candle.open, candle.high, candle.low, candle.close)
 
     def peek(self, candle: Candle) -> Values:
         """Most revisions of the forming candle change no zone: answer from the committed state then."""
-        close = candle.close
-        if (
-            close >= self._demand_break
-            and candle.low > self._demand_touch
-            and close <= self._supply_break
-            and candle.high < self._supply_touch
-        ):
-            body = abs(close - candle.open)
-            impulse = (
-                self.previous is not None
-                and len(self.bodies) == self.period
-                and body > 0
-                and body >= self.factor * (sum(self.bodies) / self.period)
-            )
-            if not impulse:
-                return (*self._quiet, 0.0)
-        return self._step(candle)[2]
+        stepped = self._step(candle.open_time, candle.open, candle.high, candle.low, candle.close)
+        return self._quiet if stepped is None else stepped[2]
 
 
 def _describe(zones: list[Zone]) -> Values:
