@@ -22,6 +22,7 @@ from dash_modules.figures import (
     candlestick_figure,
 )
 from dash_modules.push import encode
+from tests.unit.web.market_stub import MarketStub
 from tests.unit.web.patching import apply_chart_message
 from thebot.config import Settings
 from thebot.market.datastream import DataStream
@@ -53,7 +54,7 @@ def services() -> Iterator[Any]:
         stream.update("BTCUSDT", Timeframe.M1, candle(index, 30_000.0 + index + 3, closed=index < 399))
     settings = dataclasses.replace(Settings(), ui=dataclasses.replace(Settings().ui, chart_candles=WINDOW))
     analytics = AnalyticsService(settings, stream, duckdb.connect(":memory:"))  # not started: no signals
-    yield SimpleNamespace(settings=settings, market=SimpleNamespace(datastream=stream), analytics=analytics)
+    yield SimpleNamespace(settings=settings, market=MarketStub(stream), analytics=analytics)
 
 
 def full(services: Any, timeframe: str = "1m") -> tuple[Any, Any]:

@@ -14,6 +14,7 @@ import pytest
 from dash_modules.chart import full_chart
 from dash_modules.figures import ChartState
 from dash_modules.push import PushClient, PushHub
+from tests.unit.web.market_stub import MarketStub
 from thebot.config import Settings
 from thebot.events import EventBus
 from thebot.market.datastream import DataStream
@@ -38,7 +39,7 @@ def services() -> Iterator[Any]:
     yield SimpleNamespace(
         settings=settings,
         bus=EventBus(),
-        market=SimpleNamespace(datastream=stream),
+        market=MarketStub(stream),
         analytics=AnalyticsService(settings, stream, duckdb.connect(":memory:")),
         health=lambda: health,
     )
