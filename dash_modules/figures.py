@@ -63,9 +63,35 @@ def volume_colors(open_: np.ndarray[Any, Any], close: np.ndarray[Any, Any]) -> l
     return [UP_COLOR if c >= o else DOWN_COLOR for o, c in zip(open_.tolist(), close.tolist(), strict=True)]
 
 
+SIGNIFICANT_DIGITS = 10
+
+
+def significant(values: np.ndarray[Any, Any], digits: int = SIGNIFICANT_DIGITS) -> np.ndarray[Any, Any]:
+    """`digits` significant digits, vectorised: keeps every real price exact and drops float noise from
+    the payload (`29841.340000000004` → `29841.34`). Scaling by an exact power of ten, rounding and
+    scaling back gives the double nearest the rounded decimal, as `float(f"{v:.10g}")` does, at numpy's
+    speed (a 5,000-candle figure has some 75,000 numbers). NaN stays NaN."""
+    array = np.asarray(values, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.floor(np.log10(np.abs(array)))
+        shift = digits - 1 - np.where(np.isfinite(magnitude), magnitude, 0.0)
+        scale = 10.0 ** np.abs(shift)
+        return np.where(shift >= 0, np.round(array * scale) / scale, np.round(array / scale) * scale)
+
+
+def significant_list(values: np.ndarray[Any, Any]) -> list[float | None]:
+    """`significant` as a JSON-ready list: None where a value is undefined (NaN or infinite)."""
+    rounded = significant(values)
+    missing = ~np.isfinite(rounded)
+    if not missing.any():
+        return rounded.tolist()  # type: ignore[no-any-return]
+    cells = rounded.astype(object)
+    cells[missing] = None
+    return cells.tolist()  # type: ignore[no-any-return]
+
+
 def _rounded(values: np.ndarray[Any, Any]) -> list[float]:
-    """Ten significant digits keep every real price exact and drop float noise from the payload."""
-    return [float(f"{value:.10g}") for value in values.tolist()]
+    return significant(values).tolist()  # type: ignore[no-any-return]
 
 
 def candle_columns(snapshot: CandleSnapshot) -> dict[str, list[Any]]:

@@ -9,7 +9,6 @@ tested without a browser.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +19,15 @@ import numpy as np
 from dash import Dash, Input, Output, dcc, html
 
 from dash_modules import ids
-from dash_modules.figures import DARK_THEME, DOWN_COLOR, UP_COLOR, ChartTheme, Figure, axis_style
+from dash_modules.figures import (
+    DARK_THEME,
+    DOWN_COLOR,
+    UP_COLOR,
+    ChartTheme,
+    Figure,
+    axis_style,
+    significant_list,
+)
 from thebot.indicators import IndicatorError, Placement
 from thebot.indicators.patterns import pattern_display_name, rule_pattern
 from thebot.market.models import CandleSnapshot
@@ -61,7 +68,7 @@ class IndicatorSeries:
 
 
 def clean_values(values: np.ndarray[Any, Any]) -> list[float | None]:
-    return [None if math.isnan(value) else float(f"{value:.10g}") for value in values.tolist()]
+    return significant_list(values)
 
 
 def align(
