@@ -43,8 +43,8 @@ TAIL = """(s) => {
 def open_chart(browser: Any, app: RunningApp, width: int = 1400, height: int = 900) -> tuple[Any, Any]:
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
-    page.goto(app.url)
-    page.wait_for_function(READY, arg=GRAPH, timeout=40_000)
+    page.goto(app.url, timeout=60_000)
+    page.wait_for_function(READY, arg=GRAPH, timeout=90_000)
     return context, page
 
 
@@ -66,7 +66,7 @@ def test_badges_show_the_ticker_health_and_lag_against_the_venue_clock(
             "() => /[0-9]/.test(document.querySelector('#metric-volume').innerText)"
             " && /ms|s/.test(document.querySelector('#metric-lag').innerText)"
             " && /[0-9]/.test(document.querySelector('#metric-lag').innerText)",
-            timeout=30_000,
+            timeout=60_000,
         )
         text = {
             name: page.inner_text(f"#metric-{name}").strip()
@@ -104,7 +104,7 @@ def test_marker_filter_is_calm_by_default_kept_across_reloads_and_all_on_request
             "(s) => { const gd = document.querySelector(s); return gd.data.some("
             "(t) => (t.name === 'BUY signals' || t.name === 'SELL signals') && t.x.length); }",
             arg=GRAPH,
-            timeout=30_000,
+            timeout=60_000,
         )
         calm = page.evaluate(MARKERS, GRAPH)
         assert calm and min(strengths(calm)) >= 0.7
@@ -131,7 +131,7 @@ def test_marker_filter_is_calm_by_default_kept_across_reloads_and_all_on_request
         )
         # Kept in local storage: a reload shows the same choice.
         page.reload()
-        page.wait_for_function(READY, arg=GRAPH, timeout=40_000)
+        page.wait_for_function(READY, arg=GRAPH, timeout=90_000)
         page.wait_for_timeout(1_500)
         assert page.evaluate(MARKERS, GRAPH) == []
         assert "all strengths" in page.inner_text("#marker-strength")

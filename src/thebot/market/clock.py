@@ -3,7 +3,7 @@
 A frame's event time `E` is the venue's clock when it sent the frame. Comparing it with this machine's
 clock means nothing when the clocks differ, and nothing at all on the simulated venue, whose clock runs
 `--speed` times faster than the wall's. So the venue's clock is sampled (`GET /api/v3/time`, answer
-`{"serverTime": 1672515782136}`) and extrapolated between samples at the rate it was seen to run; a
+`{"serverTime": 1672515782136}`, every 5 s) and extrapolated between samples at the rate it was seen to run; a
 frame's lag is the venue's estimated time when the frame arrived minus its `E`, in the venue's
 milliseconds (at speed 60, 60 venue ms pass per wall ms, and the badge says so).
 """
@@ -21,9 +21,12 @@ import aiohttp
 
 logger = logging.getLogger(__name__)
 
-SAMPLES = 8
-SAMPLE_PERIOD_SECONDS = 15.0
+# 16 samples 5 s apart: the rate comes from a 75 s span, so a few ms of jitter in one round trip moves it
+# by ~1e-4 and the 5 s extrapolated from the newest sample by well under a venue second even at speed 60.
+SAMPLES = 16
+SAMPLE_PERIOD_SECONDS = 5.0
 FIRST_SAMPLES_GAP_SECONDS = 1.0
+FIRST_SAMPLES = 6  # a second apart, so the rate is usable within seconds of the start
 # Two samples closer than this give a rate too noisy to extrapolate with.
 MIN_RATE_SPAN_SECONDS = 0.5
 TIMEOUT_SECONDS = 5.0
@@ -78,7 +81,7 @@ class VenueClock:
 
 
 async def sample_forever(clock: VenueClock, rest_url: str) -> None:
-    """Sample the venue's clock: twice a second apart at first (for a rate), then every 15 s. Runs on
+    """Sample the venue's clock: a second apart at first (for a rate), then every 5 s. Runs on
     the market loop until cancelled; a failed request is logged once and tried again next period."""
     url = rest_url.rstrip("/") + "/api/v3/time"
     failing = False
@@ -98,4 +101,4 @@ async def sample_forever(clock: VenueClock, rest_url: str) -> None:
                 if not failing:
                     logger.warning("venue clock: %s failed (%s); lag unknown until it answers", url, error)
                 failing = True
-            await asyncio.sleep(FIRST_SAMPLES_GAP_SECONDS if count < 2 else SAMPLE_PERIOD_SECONDS)
+            await asyncio.sleep(FIRST_SAMPLES_GAP_SECONDS if count < FIRST_SAMPLES else SAMPLE_PERIOD_SECONDS)
