@@ -205,11 +205,12 @@ def _rows(plan_columns: dict[str, list[Any]], take: slice) -> list[list[Any]]:
 def chart_push(services: Services, state: ChartState) -> ChartPush:
     """The compact update from `state` to the stream's current version (pure but for the reads).
 
-    Message: `{"base": state, "state": new state, "at": index, "rows": [[t, o, h, l, c, v], ...],
-    "trim": n, "ind": [[y, ...] per indicator trace], "clip": {...}?, "markers": [buy, sell]?,
-    "marker_index": i?, "props": {component id: {prop: value}}}`; the first row rewrites the candle at
-    `at`, the rest are appended, then `trim` candles leave the front. `{"resync": true}` asks the page
-    for a full figure (history changed under the chart, or too much arrived at once)."""
+    Message: `{"base": state's candles (`ChartState.base_dict`), "state": new state, "at": index,
+    "rows": [[t, o, h, l, c, v], ...], "trim": n, "ind": [[y, ...] per indicator trace], "clip": {...}?,
+    "markers": [buy, sell]?, "marker_index": i?, "props": {component id: {prop: value}}}`; the first row
+    rewrites the candle at `at`, the rest are appended, then `trim` candles leave the front.
+    `{"resync": true}` asks the page for a full figure (history changed under the chart, or too much
+    arrived at once)."""
     timeframe = Timeframe(state.timeframe)
     signals_version = services.analytics.signals_version()
     buffer = read_buffer(services, state.symbol, timeframe)
@@ -218,7 +219,7 @@ def chart_push(services: Services, state: ChartState) -> ChartPush:
     if buffer.version == state.version and signals_version == state.signals_version:
         return ChartPush(None, state)
     window = services.settings.ui.chart_candles
-    message: dict[str, Any] = {"base": state.to_dict()}
+    message: dict[str, Any] = {"base": state.base_dict()}
     after = state
     shown = buffer.tail(state.count)
     if buffer.version != state.version:

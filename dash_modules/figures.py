@@ -263,6 +263,19 @@ class ChartState:
             hidden_rules=hidden_rules,
         )
 
+    def base_dict(self) -> dict[str, Any]:
+        """What the page compares before applying an update (assets/30_push.js `sameCandles`): the
+        candles it shows, not the bookkeeping; a smaller update on the wire."""
+        return {
+            "symbol": self.symbol,
+            "timeframe": self.timeframe,
+            "version": self.version,
+            "first_open_time": self.first_open_time,
+            "last_open_time": self.last_open_time,
+            "count": self.count,
+            "picks": list(self.picks),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "symbol": self.symbol,

@@ -58,7 +58,7 @@ def metrics_strip() -> Any:
                 className="metric metric-grade",
             ),
             _metric("Health", ids.METRIC_HEALTH),
-            _metric("Lag", ids.METRIC_LAG),
+            _metric("Lag", ids.METRIC_LAG, LAG_TITLE),
             _metric("Last update", ids.METRIC_UPDATED),
             html.Div(id=ids.STREAM_WARNING, className="stream-warning"),
         ],
@@ -82,17 +82,22 @@ def format_compact(value: float) -> str:
     return f"{value:.2f}"
 
 
-def format_lag(lag_ms: int | None, rate: float) -> tuple[str, str]:
-    """The lag badge's text and title. The lag is in the venue's milliseconds; on a venue whose clock
-    runs faster than the wall's (the simulated one at `--speed`) the title gives the wall-clock share."""
+LAG_TITLE = (
+    "The venue's time when the stream's newest frame arrived minus the frame's event time (E), in the "
+    "venue's milliseconds (its clock sampled with GET /api/v3/time). ×N: the venue's clock runs N times "
+    "as fast as the wall's (the simulated venue's --speed); divide by N for wall-clock milliseconds."
+)
+
+
+def format_lag(lag_ms: int | None, rate: float) -> str:
+    """The lag badge: venue milliseconds, with the venue clock's rate when it is not the wall's (the
+    simulated venue at `--speed`); `LAG_TITLE` explains it. Pushed with every update, so kept short."""
     if lag_ms is None:
-        return "—", "Waiting for a frame and for the venue's clock (GET /api/v3/time)"
+        return "—"
     text = f"{lag_ms:,} ms" if abs(lag_ms) < 10_000 else f"{lag_ms / 1000:,.1f} s"
-    title = "Venue time when the newest frame arrived minus its event time (E)"
     if abs(rate - 1.0) > 0.05 and rate > 0:
         text += f" ×{rate:.0f}" if rate >= 2 else f" ×{rate:.2f}"
-        title += f"; the venue's clock runs ×{rate:.2f}: {lag_ms / rate:,.0f} ms of wall time"
-    return text, title
+    return text
 
 
 def health_of(connected: bool, age_ms: int, stale: bool) -> tuple[str, str]:
@@ -174,7 +179,7 @@ def metrics_props(
     if stale and age_ms >= 0:
         warning = f"⚠ {symbol} {timeframe.value} is stale: no update for {age_ms / 1000:.1f} s"
     health, health_class = health_of(market.websocket.connected, age_ms, stale)
-    lag_text, lag_title = format_lag(market.event_lag_ms(symbol, timeframe), market.clock.rate())
+    lag = format_lag(market.event_lag_ms(symbol, timeframe), market.clock.rate())
     signed = _signed_class(change)
     return {
         ids.METRIC_LAST_PRICE: {"children": format_price(last), "className": signed},
@@ -182,7 +187,7 @@ def metrics_props(
         ids.METRIC_RANGE: {"children": f"{format_price(high)} / {format_price(low)}"},
         ids.METRIC_VOLUME: {"children": volume},
         ids.METRIC_HEALTH: {"children": health, "className": f"metric-value {health_class}"},
-        ids.METRIC_LAG: {"children": lag_text, "title": lag_title},
+        ids.METRIC_LAG: {"children": lag},
         ids.METRIC_UPDATED: {
             "children": f"{age_ms / 1000:.1f} s ago" if age_ms >= 0 else "—",
             "data-age-ms": age_ms,
@@ -198,7 +203,7 @@ def _metrics_empty(warning: str, updated: str = "—") -> dict[str, dict[str, An
         ids.METRIC_RANGE: {"children": "—"},
         ids.METRIC_VOLUME: {"children": "—"},
         ids.METRIC_HEALTH: {"children": "—", "className": "metric-value"},
-        ids.METRIC_LAG: {"children": "—", "title": ""},
+        ids.METRIC_LAG: {"children": "—"},
         ids.METRIC_UPDATED: {"children": updated, "data-age-ms": -1},
         ids.STREAM_WARNING: {"children": warning},
     }
@@ -214,7 +219,6 @@ _METRIC_OUTPUTS = (
     (ids.METRIC_HEALTH, "children"),
     (ids.METRIC_HEALTH, "className"),
     (ids.METRIC_LAG, "children"),
-    (ids.METRIC_LAG, "title"),
     (ids.METRIC_UPDATED, "children"),
     (ids.METRIC_UPDATED, "data-age-ms"),
     (ids.STREAM_WARNING, "children"),
