@@ -297,12 +297,26 @@ def register_callbacks(app: Dash, services: Services) -> None:
 
     # The full figure reaches the graph through the page's push script, which switches its stream to
     # the new state in the same step: no pushed update of the previous stream can land on the new figure.
+    # A full figure of the stream already on screen (a theme, marker filter or pick change, a resync)
+    # keeps the user's zoom and pan: Plotly's uirevision alone lets a new figure's autorange win.
     app.clientside_callback(
         """function (full) {
             const dc = window.dash_clientside;
             if (!full) { return [dc.no_update, dc.no_update]; }
+            const figure = full.figure;
+            const gd = document.querySelector('#price-chart .js-plotly-plot');
+            const shown = gd && gd.layout;
+            if (shown && figure.layout && shown.uirevision === figure.layout.uirevision) {
+                for (const axis of ['xaxis', 'yaxis']) {
+                    const user = shown[axis];
+                    if (user && user.autorange === false && user.range && figure.layout[axis]) {
+                        figure.layout[axis] = Object.assign(
+                            {}, figure.layout[axis], {range: user.range.slice(), autorange: false});
+                    }
+                }
+            }
             if (window.thebotPush) { window.thebotPush.follow(full.state); }
-            return [full.figure, full.state];
+            return [figure, full.state];
         }""",
         Output(ids.PRICE_CHART, "figure"),
         Output(ids.CHART_STATE, "data"),

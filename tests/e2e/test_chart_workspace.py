@@ -33,8 +33,9 @@ MARKERS = """(s) => {
 TAIL = """(s) => {
     const gd = document.querySelector(s);
     const x = gd.data[0].x;
-    return {n: x.length, last: x[x.length - 1],
-            range: gd.layout.xaxis && gd.layout.xaxis.range ? gd.layout.xaxis.range.slice() : null,
+    const ms = (v) => (typeof v === 'number' ? v : Date.parse(String(v).replace(' ', 'T') + 'Z'));
+    const range = gd.layout.xaxis && !gd.layout.xaxis.autorange && gd.layout.xaxis.range;
+    return {n: x.length, last: x[x.length - 1], range: range ? range.map(ms) : null,
             bg: gd.layout.paper_bgcolor, font: gd.layout.font && gd.layout.font.color,
             grid: gd.layout.xaxis && gd.layout.xaxis.gridcolor};
 }"""
@@ -150,11 +151,25 @@ def test_zoom_survives_ten_seconds_of_live_updates_and_a_theme_change(
     try:
         tail = page.evaluate(TAIL, GRAPH)
         assert tail["bg"] == "#131722"  # dark by default
-        zoom = [tail["last"] - 40 * 60_000, tail["last"] + 5 * 60_000]
-        page.evaluate(
-            "([s, r]) => window.Plotly.relayout(document.querySelector(s), {'xaxis.range': r})", [GRAPH, zoom]
+        # Zoom as a user does: the mouse wheel over the plot (scrollZoom is on).
+        box = page.locator("#price-chart .nsewdrag").first.bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] / 2)
+        for _ in range(4):
+            page.mouse.wheel(0, -240)
+            page.wait_for_timeout(150)
+        page.wait_for_function(
+            "(s) => { const a = document.querySelector(s).layout.xaxis;"
+            " return a && !a.autorange && a.range; }",
+            arg=GRAPH,
+            timeout=10_000,
         )
+        page.wait_for_timeout(500)
         start = page.evaluate(TAIL, GRAPH)
+        span = start["range"][1] - start["range"][0]
+        assert span < 0.8 * (
+            tail["last"] - page.evaluate("(s) => document.querySelector(s).data[0].x[0]", GRAPH)
+        )
         time.sleep(10)
         after = page.evaluate(TAIL, GRAPH)
         assert after["last"] >= start["last"] + 5 * 60_000, "no new candles arrived in 10 s at speed 60"
