@@ -194,7 +194,8 @@
       }
     }
     Object.keys(props).forEach(function (id) {
-      if (present(id)) dc().set_props(id, props[id]);
+      var changed = changedProps(id, props[id]);
+      if (changed) dc().set_props(id, changed);
     });
     if (props["metric-updated"]) markAge(props["metric-updated"]["data-age-ms"]);
   }
@@ -249,6 +250,25 @@
       stats.chartMessages += count;
       if (last) stats.last = { x: last[0], close: last[4], wall: Date.now() };
     });
+  }
+
+  /* The props of a component present on the page that differ from what it shows: a badge whose text
+   * and class did not move is not re-rendered (most metrics move less often than the chart updates). */
+  function changedProps(id, props) {
+    var element = document.getElementById(id);
+    if (!element) return null;
+    var changed = null;
+    Object.keys(props).forEach(function (key) {
+      var value = props[key];
+      var same =
+        id !== "metric-updated" &&
+        ((key === "children" && typeof value === "string" && element.textContent === value) ||
+          (key === "className" && typeof value === "string" && element.className === value));
+      if (same) return;
+      changed = changed || {};
+      changed[key] = value;
+    });
+    return changed;
   }
 
   function mergeProps(props) {

@@ -112,3 +112,11 @@ ALERT_DISMISS = "alert-dismiss"
 ALERT_DISMISS_ALL = "alert-dismiss-all"
 ALERT_HISTORY_VERSION = "alert-history-version"
 CHART_ALERT_LINK = "chart-alert-link"
+
+# Chart page: marker filter and metrics badges
+MARKER_STRENGTH = "marker-strength"
+MARKER_RULES = "marker-rules"
+METRIC_VOLUME = "metric-volume"
+METRIC_SIGNALS = "metric-signals"
+METRIC_HEALTH = "metric-health"
+METRIC_LAG = "metric-lag"

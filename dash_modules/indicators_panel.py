@@ -9,7 +9,6 @@ tested without a browser.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,8 +19,17 @@ import numpy as np
 from dash import Dash, Input, Output, dcc, html
 
 from dash_modules import ids
-from dash_modules.figures import DOWN_COLOR, GRID, MUTED, UP_COLOR, Figure
+from dash_modules.figures import (
+    DARK_THEME,
+    DOWN_COLOR,
+    UP_COLOR,
+    ChartTheme,
+    Figure,
+    axis_style,
+    significant_list,
+)
 from thebot.indicators import IndicatorError, Placement
+from thebot.indicators.patterns import pattern_display_name, rule_pattern
 from thebot.market.models import CandleSnapshot
 from thebot.signals.models import Side, Signal
 
@@ -53,13 +61,14 @@ class IndicatorSeries:
     name: str
     placement: Placement
     outputs: dict[str, list[float | None]]
+    display_name: str = ""  # TA-Lib's words ("Hammer"): the hover of pattern markers
 
 
 # -- pure figure building -----------------------------------------------------------------------------
 
 
 def clean_values(values: np.ndarray[Any, Any]) -> list[float | None]:
-    return [None if math.isnan(value) else float(f"{value:.10g}") for value in values.tolist()]
+    return significant_list(values)
 
 
 def align(
@@ -87,6 +96,14 @@ def marker_offset(candles: CandleSnapshot, index: int) -> float:
     return max(spread * 0.25, float(candles.close[index]) * 4e-4)
 
 
+def signal_hover(signal: Signal) -> str:
+    """A marker's hover: side, the pattern's name for candlestick patterns, the rule's reason, strength."""
+    pattern = rule_pattern(signal.rule)
+    what = f"{pattern_display_name(pattern)} ({signal.rule})" if pattern else signal.rule
+    flag = " (provisional)" if signal.provisional else ""
+    return f"{signal.side.value} {what}{flag}: {signal.reason} · strength {signal.strength:.2f}"
+
+
 def marker_traces(signals: Sequence[Signal], candles: CandleSnapshot) -> list[dict[str, Any]]:
     """Green triangles below the candle for BUY, red triangles above for SELL (provisional ones faded)."""
     index_of = {int(t): i for i, t in enumerate(candles.open_time.tolist())}
@@ -112,10 +129,7 @@ def marker_traces(signals: Sequence[Signal], candles: CandleSnapshot) -> list[di
             else:
                 y.append(float(candles.high[index]) + offset * (1 + 1.5 * level))
             x.append(signal.time)
-            flag = " (provisional)" if signal.provisional else ""
-            text.append(
-                f"{signal.side.value} {signal.rule}{flag}: {signal.reason} · strength {signal.strength:.2f}"
-            )
+            text.append(signal_hover(signal))
             opacity.append(0.45 if signal.provisional else 1.0)
         traces.append(
             {
@@ -177,7 +191,8 @@ def indicator_traces(candles: CandleSnapshot, indicators: Sequence[IndicatorSeri
                         for i, (v, up) in enumerate(zip(values, bullish, strict=True))
                     ],
                     marker={"symbol": "diamond", "size": 7, "color": LINE_COLORS[color % len(LINE_COLORS)]},
-                    hovertemplate=f"{series.name}<extra></extra>",
+                    # The pattern's name, not only its code: "Hammer (CDLHAMMER)".
+                    hovertemplate=f"{series.display_name or series.name} ({series.name})<extra></extra>",
                 )
             else:
                 trace.update(
@@ -198,7 +213,11 @@ def decoration_traces(
 
 
 def decorate_figure(
-    figure: Figure, candles: CandleSnapshot, indicators: Sequence[IndicatorSeries], signals: Sequence[Signal]
+    figure: Figure,
+    candles: CandleSnapshot,
+    indicators: Sequence[IndicatorSeries],
+    signals: Sequence[Signal],
+    theme: ChartTheme = DARK_THEME,
 ) -> Figure:
     """The candlestick figure with the picked indicators and the signal markers; oscillators get panels
     stacked under the volume, all on the shared date axis."""
@@ -215,11 +234,9 @@ def decorate_figure(
             layout[f"yaxis{3 + number}"] = {
                 "domain": [top - PANEL_HEIGHT + PANEL_GAP, top - 0.005],
                 "side": "right",
-                "gridcolor": GRID,
-                "zerolinecolor": GRID,
-                "linecolor": GRID,
-                "tickfont": {"color": MUTED, "size": 10},
-                "title": {"text": series.name, "font": {"color": MUTED, "size": 10}},
+                **axis_style(theme),
+                "tickfont": {"color": theme.muted, "size": 10},
+                "title": {"text": series.name, "font": {"color": theme.muted, "size": 10}},
                 "fixedrange": False,
             }
         layout["xaxis"] = {**layout.get("xaxis", {}), "anchor": f"y{2 + count}"}
@@ -271,27 +288,17 @@ def picker_options(services: Services) -> list[dict[str, str]]:
 
 
 def picker(services: Services) -> Any:
-    return dbc.Row(
-        [
-            dbc.Col(
-                dcc.Dropdown(
-                    id=INDICATOR_PICKER,
-                    options=picker_options(services),
-                    value=list(services.settings.ui.default_indicators),
-                    multi=True,
-                    searchable=True,
-                    placeholder="Add indicators: RSI, BBANDS, MACD, SESSION_VWAP…",
-                    className="indicator-picker",
-                ),
-                md=9,
-            ),
-            dbc.Col(
-                html.Div(id=CONFLUENCE_BADGE, className="confluence-badge text-md-end"),
-                md=3,
-                className="d-flex align-items-center justify-content-md-end",
-            ),
-        ],
-        className="g-2 mb-2 indicator-row",
+    return html.Div(
+        dcc.Dropdown(
+            id=INDICATOR_PICKER,
+            options=picker_options(services),
+            value=list(services.settings.ui.default_indicators),
+            multi=True,
+            searchable=True,
+            placeholder="Add indicators: RSI, BBANDS, MACD, SESSION_VWAP…",
+            className="indicator-picker",
+        ),
+        className="mb-2 indicator-row",
     )
 
 
@@ -318,21 +325,42 @@ def confluence_badge(confluence: dict[str, Any]) -> Any:
     )
 
 
+DAY_MS = 86_400_000
+
+
+def signals_in_day(signals: Sequence[Signal], now_ms: int) -> int:
+    """Final signals on candles opened in the 24 h before `now_ms` (the venue's time)."""
+    return sum(1 for signal in signals if not signal.provisional and signal.time > now_ms - DAY_MS)
+
+
+def signal_count_text(signals: Sequence[Signal], now_ms: int, limit: int) -> str:
+    """The count, with a "+" when the newest `limit` signals all fall in the day (there may be more)."""
+    count = signals_in_day(signals, now_ms)
+    full = len(signals) >= limit and signals[-1].time > now_ms - DAY_MS  # newest first
+    return f"{count}+" if full else str(count)
+
+
 def signal_props(services: Services, symbol: str, timeframe: str) -> dict[str, dict[str, Any]]:
-    """The latest-signals table and the confluence badge for one stream, as component props (the
-    callback renders them on navigation; the push channel sends them when a signal is raised)."""
+    """The latest-signals table, the confluence badge and the stream's 24 h signal count, as component
+    props (the callback renders them on navigation; the push channel sends them when a signal is raised)."""
     analytics = services.analytics
     try:
-        signals = analytics.signals(symbol, timeframe, limit=SIGNAL_ROWS)
+        recent = analytics.signals(symbol, timeframe, limit=MARKER_SIGNALS)
         confluence = analytics.confluence(symbol)
     except IndicatorError as error:
         return {
             SIGNAL_TABLE: {"children": html.Div(str(error), className="text-warning small")},
             CONFLUENCE_BADGE: {"children": None},
+            ids.METRIC_SIGNALS: {"children": "—"},
         }
+    # "Now" is the venue's: its ticker's event time, else the newest signal (a fast simulated venue
+    # runs ahead of the wall clock).
+    ticker = services.market.ticker(symbol)
+    now = ticker.event_time if ticker is not None else max((signal.time for signal in recent), default=0)
     return {
-        SIGNAL_TABLE: {"children": signal_table(signal_rows(signals))},
+        SIGNAL_TABLE: {"children": signal_table(signal_rows(recent[:SIGNAL_ROWS]))},
         CONFLUENCE_BADGE: {"children": confluence_badge(confluence)},
+        ids.METRIC_SIGNALS: {"children": signal_count_text(recent, now, MARKER_SIGNALS)},
     }
 
 
@@ -340,9 +368,14 @@ def register_callbacks(app: Dash, services: Services) -> None:
     @app.callback(
         Output(SIGNAL_TABLE, "children"),
         Output(CONFLUENCE_BADGE, "children"),
+        Output(ids.METRIC_SIGNALS, "children"),
         Input(ids.SYMBOL_SELECT, "value"),
         Input(ids.TIMEFRAME_SELECT, "value"),
     )
-    def _signals(symbol: str, timeframe: str) -> tuple[Any, Any]:
+    def _signals(symbol: str, timeframe: str) -> tuple[Any, Any, Any]:
         props = signal_props(services, symbol, timeframe)
-        return props[SIGNAL_TABLE]["children"], props[CONFLUENCE_BADGE]["children"]
+        return (
+            props[SIGNAL_TABLE]["children"],
+            props[CONFLUENCE_BADGE]["children"],
+            props[ids.METRIC_SIGNALS]["children"],
+        )

@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, html
 
 from dash_modules import ids
-from dash_modules.figures import DOWN_COLOR, UP_COLOR
+from dash_modules.indicators_panel import CONFLUENCE_BADGE
 from thebot.market.models import CandleSnapshot
 from thebot.market.timeframe import Timeframe
 from thebot.services import Services
@@ -35,19 +35,30 @@ def navbar_badges(services: Services) -> list[Any]:
     return badges
 
 
-def _metric(label: str, value_id: str) -> Any:
+def _metric(label: str, value_id: str, title: str = "") -> Any:
     return html.Div(
         [html.Div(label, className="metric-label"), html.Div("—", id=value_id, className="metric-value")],
         className="metric",
+        title=title,
     )
 
 
 def metrics_strip() -> Any:
+    """The chart's badges: price and the venue's 24 h ticker, the stream's signals and grade, and how
+    healthy and how far behind the venue its data is. Rendered on navigation, then pushed."""
     return html.Div(
         [
             _metric("Last price", ids.METRIC_LAST_PRICE),
-            _metric("Change (window)", ids.METRIC_CHANGE),
-            _metric("High / low (window)", ids.METRIC_RANGE),
+            _metric("24 h change", ids.METRIC_CHANGE),
+            _metric("24 h high / low", ids.METRIC_RANGE),
+            _metric("24 h volume", ids.METRIC_VOLUME, "Quote volume over 24 h (USDT for USDT pairs)"),
+            _metric("Signals 24 h", ids.METRIC_SIGNALS, "Signals of this stream on the last 24 h of candles"),
+            html.Div(
+                [html.Div("Grade", className="metric-label"), html.Div(id=CONFLUENCE_BADGE)],
+                className="metric metric-grade",
+            ),
+            _metric("Health", ids.METRIC_HEALTH),
+            _metric("Lag", ids.METRIC_LAG, LAG_TITLE),
             _metric("Last update", ids.METRIC_UPDATED),
             html.Div(id=ids.STREAM_WARNING, className="stream-warning"),
         ],
@@ -61,6 +72,43 @@ def format_price(value: float) -> str:
     if value >= 1:
         return f"{value:,.4f}"
     return f"{value:.6g}"
+
+
+def format_compact(value: float) -> str:
+    """1234567 → 1.23M: a volume badge that fits a phone."""
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.2f}{suffix}"
+    return f"{value:.2f}"
+
+
+LAG_TITLE = (
+    "The venue's time when the stream's newest frame arrived minus the frame's event time (E), in the "
+    "venue's milliseconds (its clock sampled with GET /api/v3/time). ×N: the venue's clock runs N times "
+    "as fast as the wall's (the simulated venue's --speed); divide by N for wall-clock milliseconds."
+)
+
+
+def format_lag(lag_ms: int | None, rate: float) -> str:
+    """The lag badge: venue milliseconds, with the venue clock's rate when it is not the wall's (the
+    simulated venue at `--speed`); `LAG_TITLE` explains it. Pushed with every update, so kept short."""
+    if lag_ms is None:
+        return "—"
+    text = f"{lag_ms:,} ms" if abs(lag_ms) < 10_000 else f"{lag_ms / 1000:,.1f} s"
+    if abs(rate - 1.0) > 0.05 and rate > 0:
+        text += f" ×{rate:.0f}" if rate >= 2 else f" ×{rate:.2f}"
+    return text
+
+
+def health_of(connected: bool, age_ms: int, stale: bool) -> tuple[str, str]:
+    """(label, css class) of the stream's health badge."""
+    if not connected:
+        return "Disconnected", "health-down"
+    if age_ms < 0:
+        return "Waiting", "health-waiting"
+    if stale:
+        return "Stale", "health-stale"
+    return "Live", "health-live"
 
 
 def backfill_text(backfill: dict[str, Any]) -> str:
@@ -95,35 +143,51 @@ def connection_props(services: Services) -> dict[str, dict[str, Any]]:
     }
 
 
+def _signed_class(value: float | None) -> str:
+    if value is None:
+        return "metric-value"
+    return "metric-value text-up" if value >= 0 else "metric-value text-down"
+
+
 def metrics_props(
     services: Services, symbol: str, timeframe: Timeframe, shown: CandleSnapshot | None = None
 ) -> dict[str, dict[str, Any]]:
-    """The metrics strip of one stream. "Last update" carries the age in ms when computed; the page's
-    script counts it up every second, so no server call is needed to keep it honest."""
+    """The metrics badges of one stream (pushed with every chart update, so kept to text and a class).
+    Price, 24 h change, range and volume come from the venue's 24 h ticker (the candles' window when no
+    ticker has arrived yet); "Last update" carries the age in ms and the page's script counts it up."""
+    market = services.market
     if shown is None:
         try:
-            shown = services.market.datastream.snapshot(
-                symbol, timeframe, limit=services.settings.ui.chart_candles
-            )
+            shown = market.datastream.snapshot(symbol, timeframe, limit=services.settings.ui.chart_candles)
         except KeyError:
             return _metrics_empty(f"{symbol} {timeframe.value} is not streamed")
     if len(shown) == 0:
         return _metrics_empty("", updated="waiting…")
-    last = float(shown.close[-1])
-    first_open = float(shown.open[0])
-    change = (last - first_open) / first_open * 100 if first_open else 0.0
-    color = {"color": UP_COLOR if change >= 0 else DOWN_COLOR}
-    stream = services.market.datastream.stream_status(symbol, timeframe)
+    ticker = market.ticker(symbol)
+    if ticker is not None:
+        last, change = ticker.last_price, ticker.price_change_percent
+        high, low, volume = ticker.high_price, ticker.low_price, format_compact(ticker.quote_volume)
+    else:
+        last = float(shown.close[-1])
+        first_open = float(shown.open[0])
+        change = (last - first_open) / first_open * 100 if first_open else 0.0
+        high, low, volume = float(shown.high.max()), float(shown.low.min()), "—"
+    stream = market.datastream.stream_status(symbol, timeframe)
     age_ms = stream.last_update_age_ms if stream is not None else -1
+    stale = stream is not None and stream.stale
     warning = ""
-    if stream is not None and stream.stale and age_ms >= 0:
+    if stale and age_ms >= 0:
         warning = f"⚠ {symbol} {timeframe.value} is stale: no update for {age_ms / 1000:.1f} s"
+    health, health_class = health_of(market.websocket.connected, age_ms, stale)
+    lag = format_lag(market.event_lag_ms(symbol, timeframe), market.clock.rate())
+    signed = _signed_class(change)
     return {
-        ids.METRIC_LAST_PRICE: {"children": format_price(last), "style": color},
-        ids.METRIC_CHANGE: {"children": f"{change:+.2f}%", "style": color},
-        ids.METRIC_RANGE: {
-            "children": f"{format_price(float(shown.high.max()))} / {format_price(float(shown.low.min()))}"
-        },
+        ids.METRIC_LAST_PRICE: {"children": format_price(last), "className": signed},
+        ids.METRIC_CHANGE: {"children": f"{change:+.2f}%", "className": signed},
+        ids.METRIC_RANGE: {"children": f"{format_price(high)} / {format_price(low)}"},
+        ids.METRIC_VOLUME: {"children": volume},
+        ids.METRIC_HEALTH: {"children": health, "className": f"metric-value {health_class}"},
+        ids.METRIC_LAG: {"children": lag},
         ids.METRIC_UPDATED: {
             "children": f"{age_ms / 1000:.1f} s ago" if age_ms >= 0 else "—",
             "data-age-ms": age_ms,
@@ -134,9 +198,12 @@ def metrics_props(
 
 def _metrics_empty(warning: str, updated: str = "—") -> dict[str, dict[str, Any]]:
     return {
-        ids.METRIC_LAST_PRICE: {"children": "—", "style": {}},
-        ids.METRIC_CHANGE: {"children": "—", "style": {}},
+        ids.METRIC_LAST_PRICE: {"children": "—", "className": "metric-value"},
+        ids.METRIC_CHANGE: {"children": "—", "className": "metric-value"},
         ids.METRIC_RANGE: {"children": "—"},
+        ids.METRIC_VOLUME: {"children": "—"},
+        ids.METRIC_HEALTH: {"children": "—", "className": "metric-value"},
+        ids.METRIC_LAG: {"children": "—"},
         ids.METRIC_UPDATED: {"children": updated, "data-age-ms": -1},
         ids.STREAM_WARNING: {"children": warning},
     }
@@ -144,10 +211,14 @@ def _metrics_empty(warning: str, updated: str = "—") -> dict[str, dict[str, An
 
 _METRIC_OUTPUTS = (
     (ids.METRIC_LAST_PRICE, "children"),
-    (ids.METRIC_LAST_PRICE, "style"),
+    (ids.METRIC_LAST_PRICE, "className"),
     (ids.METRIC_CHANGE, "children"),
-    (ids.METRIC_CHANGE, "style"),
+    (ids.METRIC_CHANGE, "className"),
     (ids.METRIC_RANGE, "children"),
+    (ids.METRIC_VOLUME, "children"),
+    (ids.METRIC_HEALTH, "children"),
+    (ids.METRIC_HEALTH, "className"),
+    (ids.METRIC_LAG, "children"),
     (ids.METRIC_UPDATED, "children"),
     (ids.METRIC_UPDATED, "data-age-ms"),
     (ids.STREAM_WARNING, "children"),

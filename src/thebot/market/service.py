@@ -20,6 +20,7 @@ import numpy as np
 from thebot.events import CandleClosed, Event
 from thebot.market.backfill import Backfiller
 from thebot.market.ccxt_client import make_binance_client
+from thebot.market.clock import VenueClock, sample_forever
 from thebot.market.datastream import DataStream, Gap
 from thebot.market.models import Candle, StreamKey
 from thebot.market.monitor import MarketMonitor
@@ -92,8 +93,11 @@ class MarketData:
         )
         self.datastream.add_close_observer(self._on_close)
         self.datastream.add_gap_observer(self._on_gap)
+        self.clock = VenueClock()
+        self._rest_url = rest_url
         self._retention_task: asyncio.Task[None] | None = None
         self._monitor_task: asyncio.Task[None] | None = None
+        self._clock_task: asyncio.Task[None] | None = None
         self._started = False
 
     @property
@@ -118,6 +122,7 @@ class MarketData:
         logger.info("restored %d candles from %s", restored, self.store.path)
         self._loop.run(self.backfiller.start())
         self._retention_task = self._loop.run(self._start_retention())
+        self._clock_task = self._loop.run(self._start_clock())
         if self._publish is not None:
             self._monitor_task = self._loop.run(self._start_monitor(MarketMonitor(self, self._publish)))
         # Queue the start backfill from the restored buffers before the socket starts: a streamed candle
@@ -143,6 +148,9 @@ class MarketData:
     async def _start_monitor(self, monitor: MarketMonitor) -> asyncio.Task[None]:
         return asyncio.create_task(monitor.run(), name="market-monitor")
 
+    async def _start_clock(self) -> asyncio.Task[None]:
+        return asyncio.create_task(sample_forever(self.clock, self._rest_url), name="venue-clock")
+
     async def _start_retention(self) -> asyncio.Task[None]:
         return asyncio.create_task(self._retention_loop(), name="market-retention")
 
@@ -155,7 +163,9 @@ class MarketData:
                 logger.exception("retention failed; will retry")
 
     async def _stop_background(self) -> None:
-        tasks = [task for task in (self._retention_task, self._monitor_task) if task is not None]
+        tasks = [
+            task for task in (self._retention_task, self._monitor_task, self._clock_task) if task is not None
+        ]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -255,6 +265,12 @@ class MarketData:
 
     def ticker(self, symbol: str) -> TickerEvent | None:
         return self.websocket.ticker(symbol)
+
+    def event_lag_ms(self, symbol: str, timeframe: Timeframe) -> int | None:
+        """How far behind the venue's clock the stream's newest frame arrived, in venue ms (None until
+        both a frame and a clock sample are in); see `thebot.market.clock`."""
+        arrival = self.websocket.last_arrival(symbol, timeframe)
+        return None if arrival is None else self.clock.lag_ms(*arrival)
 
     # -- reads -----------------------------------------------------------------------------------------
 

@@ -227,6 +227,8 @@ class WebSocketManager:
         self._lags: deque[int] = deque(maxlen=_LAG_SAMPLES)
         self._rate_samples: deque[tuple[float, int]] = deque()
         self._tickers: dict[str, TickerEvent] = {}
+        # Per stream: the newest frame's event time `E` and this machine's monotonic time on arrival.
+        self._arrivals: dict[tuple[str, Timeframe], tuple[int, float]] = {}
         self._status_lock = threading.Lock()
         self._invalid_log = _RateLimitedLog(_INVALID_LOG_INTERVAL_SECONDS)
 
@@ -235,6 +237,12 @@ class WebSocketManager:
     @property
     def symbols(self) -> list[str]:
         return list(self._symbols)
+
+    @property
+    def connected(self) -> bool:
+        """Every socket open (cheap, unlike `status()`): the chart's health badge reads it per update."""
+        connections = list(self._connections)
+        return bool(connections) and all(connection.socket is not None for connection in connections)
 
     def start(self) -> None:
         """Connect in the background; returns at once."""
@@ -279,6 +287,10 @@ class WebSocketManager:
 
     def ticker(self, symbol: str) -> TickerEvent | None:
         return self._tickers.get(symbol)
+
+    def last_arrival(self, symbol: str, timeframe: Timeframe) -> tuple[int, float] | None:
+        """The newest kline frame of a stream: (its event time `E`, monotonic seconds when it arrived)."""
+        return self._arrivals.get((symbol, timeframe))
 
     def force_reconnect(self) -> None:
         """Drop every socket as if the network had failed (operators and tests)."""
@@ -454,6 +466,8 @@ class WebSocketManager:
         await self._unsubscribe(set(self._streams_of(symbol)))
         self._kline_keys.difference_update((symbol, timeframe) for timeframe in self._timeframes)
         self._tickers.pop(symbol, None)
+        for key in [key for key in self._arrivals if key[0] == symbol]:
+            del self._arrivals[key]
         logger.info("unsubscribed %s", symbol)
 
     async def _set_timeframes(self, timeframes: tuple[Timeframe, ...]) -> None:
@@ -678,6 +692,7 @@ class WebSocketManager:
                         raise InvalidMessage(
                             InvalidReason.UNKNOWN_STREAM, f"{values[0]} {values[1]} not subscribed"
                         )
+                    self._arrivals[(values[0], values[1])] = (event_time, time.monotonic())
                     if not self._messages & _LAG_SAMPLE_MASK:
                         self._lags.append(int(time.time() * 1000) - event_time)
                     queue.put(values)
@@ -688,6 +703,7 @@ class WebSocketManager:
                     raise InvalidMessage(
                         InvalidReason.UNKNOWN_STREAM, f"{message.symbol} {message.timeframe} not subscribed"
                     )
+                self._arrivals[(message.symbol, message.timeframe)] = (message.event_time, time.monotonic())
                 self._lags.append(int(time.time() * 1000) - message.event_time)
                 queue.put(values_of(message))
             elif isinstance(message, TickerEvent):

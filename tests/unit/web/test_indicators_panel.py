@@ -24,6 +24,7 @@ from dash_modules.indicators_panel import (
 )
 from dash_modules.push import encode
 from tests.unit.indicators.candle_data import candles_from_rows, generated_candles
+from tests.unit.web.market_stub import MarketStub
 from tests.unit.web.patching import apply_chart_message
 from thebot.config import Settings
 from thebot.indicators import Placement
@@ -122,9 +123,7 @@ def live() -> Iterator[tuple[DataStream, AnalyticsService, Any]]:
         stream.update("BTCUSDT", Timeframe.M1, dataclasses.replace(candles.candle(index), closed=True))
     stream.update("BTCUSDT", Timeframe.M1, dataclasses.replace(candles.candle(399), closed=False))
     assert analytics.wait_idle()
-    services = SimpleNamespace(
-        settings=settings, market=SimpleNamespace(datastream=stream), analytics=analytics
-    )
+    services = SimpleNamespace(settings=settings, market=MarketStub(stream), analytics=analytics)
     try:
         yield stream, analytics, services
     finally:
