@@ -334,11 +334,15 @@ class MarketData:
                 "stale": stream.stale,
                 "gaps": stream.gaps,
                 "ignored_older": stream.ignored_older,
+                # Against the venue's clock (`thebot.market.clock`), in venue ms: meaningful at any
+                # simulated speed, unlike the websocket section's wall-clock `event_lag_ms`.
+                "event_lag_ms": self.event_lag_ms(stream.key.symbol, stream.key.timeframe),
             }
             for stream in self.datastream.status()
         ]
         return {
             "websocket": status.as_dict(),
+            "venue_clock_rate": round(self.clock.rate(), 4),
             "streams": streams,
             "tickers": {
                 symbol: {"last_price": ticker.last_price, "change_percent": ticker.price_change_percent}

@@ -57,6 +57,9 @@ def test_health_reports_the_connection_and_every_stream(market: MarketData) -> N
     assert btc["last_open_time"] > 0
     assert 0 <= btc["last_update_age_ms"] < 5_000
     assert btc["stale"] is False
+    # This fake venue has no REST clock: the lag against the venue's clock is unknown, not a guess.
+    assert btc["event_lag_ms"] is None
+    assert health["venue_clock_rate"] == 1.0
 
 
 def test_klines_are_oldest_first_and_honour_limit_start_and_end(market: MarketData) -> None:
