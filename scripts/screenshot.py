@@ -1,6 +1,7 @@
 """Start the app on the simulated venue and save a screenshot of the dashboard (for the README).
 
-Usage: python scripts/screenshot.py [--out docs/screenshot.png] [--seconds 8] [-- extra app flags]
+Usage: python scripts/screenshot.py [--out docs/screenshot.png] [--seconds 8] [--path /?...]
+       [-- extra app flags]
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="let the chart run this long first")
     parser.add_argument("--width", type=int, default=1440)
     parser.add_argument("--height", type=int, default=900)
+    parser.add_argument(
+        "--path",
+        default="/?symbol=BTCUSDT&timeframe=1m&indicators=EMA?timeperiod=20,EMA?timeperiod=50,BBANDS,RSI",
+        help="the page to show (a shareable chart URL by default)",
+    )
     args, app_flags = parser.parse_known_args()
     from playwright.sync_api import sync_playwright
 
@@ -34,7 +40,7 @@ def main() -> int:
                     executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
                 )
                 page = browser.new_page(viewport={"width": args.width, "height": args.height})
-                page.goto(app.url)
+                page.goto(app.url + args.path)
                 page.wait_for_function(
                     "() => { const gd = document.querySelector('#price-chart .js-plotly-plot');"
                     " return gd && gd.data && gd.data.length > 0; }",

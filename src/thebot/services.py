@@ -83,6 +83,7 @@ class Services:
         """The `/api/health` report: market data, plus the bus's per-subscriber queues and drops."""
         report = health_report(self.endpoints.source, self.simulated, self.market.health())
         report["events"] = self.bus.stats()
+        report["analytics"] = self.analytics.status()
         return report
 
     def start(self) -> Services:

@@ -69,6 +69,14 @@ def wait_backfilled(app_url: str, timeout: float = 900.0) -> float:
     return round(time.monotonic() - started, 1)
 
 
+def analytics_status(app_url: str) -> dict[str, int]:
+    """Streams the analytics has opened of those it follows: with many symbols the start-up replay runs
+    for minutes after the backfill, and the app's CPU figures include it until `streams_open` reaches
+    `streams` (reported so a reader knows)."""
+    status: dict[str, int] = requests.get(f"{app_url}/api/health", timeout=10).json().get("analytics", {})
+    return status
+
+
 def chromium_pids() -> list[int]:
     """Every Chromium process started under this one (Playwright's driver starts the browser)."""
     parents: dict[int, int] = {}
@@ -173,6 +181,7 @@ def run(argv: list[str]) -> dict[str, object]:
         first = opener()
         first.close()
         result["backfill_seconds"] = wait_backfilled(stack.app_url)
+        result["analytics_at_start"] = analytics_status(stack.app_url)
         time.sleep(args.warmup)
         result["cpu_0_tabs"] = round(app_cpu_per_second(pid, args.seconds), 4)
         pages = [opener()]
@@ -209,6 +218,7 @@ def run(argv: list[str]) -> dict[str, object]:
                 )
                 for page in pages
             ]
+        result["analytics_at_end"] = analytics_status(stack.app_url)
         for page in pages:
             page.close()
     ratio = result[f"cpu_{args.tabs}_tabs"] / max(result["cpu_1_tab"], 1e-9)

@@ -173,6 +173,12 @@ class AnalyticsService:
                 logger.warning("analytics worker did not stop within %.1f s", timeout)
         self._worker = None
 
+    def status(self) -> dict[str, int]:
+        """For `/api/health`: streams with an evaluator against streams followed (they differ while the
+        start-up history is replayed, which with many symbols takes minutes of CPU) and queued work."""
+        followed = sum(1 for key in self._datastream.keys() if self._follows(key))
+        return {"streams_open": len(self._evaluators), "streams": followed, "queued": self._queue.qsize()}
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until queued candles are processed (tests and the benchmark); False on timeout."""
         done = threading.Event()
