@@ -560,6 +560,14 @@ def version_props(services: Services) -> dict[str, dict[str, Any]]:
     return {ids.SETTINGS_PUSHED: {"title": str(services.settings_store.version)}}
 
 
+# A picker whose value left its options (a symbol or timeframe removed live) moves to the first one left.
+_KEEP_A_LISTED_VALUE = """function (options, value) {
+    const values = (options || []).map((item) => (item && item.value !== undefined ? item.value : item));
+    if (!values.length || values.includes(value)) return window.dash_clientside.no_update;
+    return values[0];
+}"""
+
+
 def register_frame_callbacks(app: Dash, _services: Services) -> None:
     """The theme class on <html> follows `ui.theme`; a page whose symbol or timeframe was removed moves
     to the first one left (its chart would have nothing to show)."""
@@ -573,31 +581,14 @@ def register_frame_callbacks(app: Dash, _services: Services) -> None:
         Output(ids.THEME_SINK, "title"),
         Input(ids.THEME, "title"),
     )
-    app.clientside_callback(
-        """function (options, value) {
-            const values = (options || []).map(
-                (item) => (item && item.value !== undefined ? item.value : item));
-            if (!values.length || values.includes(value)) return window.dash_clientside.no_update;
-            return values[0];
-        }""",
-        Output(ids.SYMBOL_SELECT, "value"),
-        Input(ids.SYMBOL_SELECT, "options"),
-        State(ids.SYMBOL_SELECT, "value"),
-        prevent_initial_call=True,
-    )
-    app.clientside_callback(
-        # The same for a timeframe dropped from `market.timeframes`.
-        """function (options, value) {
-            const values = (options || []).map(
-                (item) => (item && item.value !== undefined ? item.value : item));
-            if (!values.length || values.includes(value)) return window.dash_clientside.no_update;
-            return values[0];
-        }""",
-        Output(ids.TIMEFRAME_SELECT, "value"),
-        Input(ids.TIMEFRAME_SELECT, "options"),
-        State(ids.TIMEFRAME_SELECT, "value"),
-        prevent_initial_call=True,
-    )
+    for picker in (ids.SYMBOL_SELECT, ids.TIMEFRAME_SELECT):
+        app.clientside_callback(
+            _KEEP_A_LISTED_VALUE,
+            Output(picker, "value"),
+            Input(picker, "options"),
+            State(picker, "value"),
+            prevent_initial_call=True,
+        )
 
 
 PAGE = Page(path="/settings", label="Settings", layout=layout, register=register)
