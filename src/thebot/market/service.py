@@ -255,12 +255,7 @@ class MarketData:
             # Backfill queued before subscribing, as for an added symbol.
             self._loop.run(self._request_catch_up(keys, "added", urgent=True))
         if added or removed:
-            self.websocket.set_timeframes(self.datastream.timeframes)
-            logger.info(
-                "timeframes applied: +%s -%s",
-                ",".join(timeframe.value for timeframe in added) or "none",
-                ",".join(timeframe.value for timeframe in removed) or "none",
-            )
+            self.websocket.set_timeframes(self.datastream.timeframes)  # logs what it added and removed
         return added, removed
 
     def ticker(self, symbol: str) -> TickerEvent | None:
