@@ -5,10 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
-import duckdb
 import pytest
 
 from dash_modules import ids
@@ -23,17 +21,15 @@ from dash_modules.indicators_panel import (
     signal_props,
 )
 from dash_modules.status import format_compact, format_lag, health_of, metrics_props
-from tests.unit.indicators.candle_data import candles_from_rows, generated_candles
-from tests.unit.web.market_stub import MarketStub
+from tests.unit.indicators.candle_data import candles_from_rows
+from tests.unit.web.market_stub import live_services
 from tests.unit.web.patching import apply_chart_message
-from thebot.config import Settings
 from thebot.market.clock import VenueClock
 from thebot.market.datastream import DataStream
 from thebot.market.protocol import TickerEvent
 from thebot.market.timeframe import Timeframe
 from thebot.signals.models import Side, Signal
 from thebot.signals.service import AnalyticsService
-from thebot.signals.settings import SignalSettings
 
 WINDOW = 200
 DAY = 86_400_000
@@ -71,24 +67,8 @@ def test_marker_filter_keeps_strong_signals_of_the_rules_left_on() -> None:
 
 @pytest.fixture
 def live() -> Iterator[tuple[DataStream, AnalyticsService, Any]]:
-    stream = DataStream(["BTCUSDT"], [Timeframe.M1], capacity=2000)
-    settings = dataclasses.replace(
-        Settings(),
-        signals=SignalSettings(cooldown_bars=0),
-        ui=dataclasses.replace(Settings().ui, chart_candles=WINDOW),
-    )
-    analytics = AnalyticsService(settings, stream, duckdb.connect(":memory:")).start()
-    candles = generated_candles(400, seed=12)
-    stream.merge("BTCUSDT", Timeframe.M1, [candles.candle(index) for index in range(300)])
-    for index in range(300, 399):
-        stream.update("BTCUSDT", Timeframe.M1, dataclasses.replace(candles.candle(index), closed=True))
-    stream.update("BTCUSDT", Timeframe.M1, dataclasses.replace(candles.candle(399), closed=False))
-    assert analytics.wait_idle()
-    services = SimpleNamespace(settings=settings, market=MarketStub(stream), analytics=analytics)
-    try:
-        yield stream, analytics, services
-    finally:
-        analytics.stop()
+    with live_services(WINDOW, capacity=2000) as running:
+        yield running
 
 
 def test_the_filter_draws_fewer_markers_and_pushed_updates_agree_with_a_rebuilt_figure(

@@ -5,10 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
-import duckdb
 import plotly.graph_objects as go
 import pytest
 
@@ -24,15 +22,13 @@ from dash_modules.indicators_panel import (
 )
 from dash_modules.push import encode
 from tests.unit.indicators.candle_data import candles_from_rows, generated_candles
-from tests.unit.web.market_stub import MarketStub
+from tests.unit.web.market_stub import live_services
 from tests.unit.web.patching import apply_chart_message
-from thebot.config import Settings
 from thebot.indicators import Placement
 from thebot.market.datastream import DataStream
 from thebot.market.timeframe import Timeframe
 from thebot.signals.models import Side, Signal
 from thebot.signals.service import AnalyticsService
-from thebot.signals.settings import SignalSettings
 
 WINDOW = 200
 START = 1_677_628_800_000
@@ -110,24 +106,8 @@ def test_signal_rows_for_the_table() -> None:
 
 @pytest.fixture
 def live() -> Iterator[tuple[DataStream, AnalyticsService, Any]]:
-    stream = DataStream(["BTCUSDT"], [Timeframe.M1], capacity=1000)
-    settings = dataclasses.replace(
-        Settings(),
-        signals=SignalSettings(cooldown_bars=0),
-        ui=dataclasses.replace(Settings().ui, chart_candles=WINDOW),
-    )
-    analytics = AnalyticsService(settings, stream, duckdb.connect(":memory:")).start()
-    candles = generated_candles(400, seed=12)
-    stream.merge("BTCUSDT", Timeframe.M1, [candles.candle(index) for index in range(300)])
-    for index in range(300, 399):
-        stream.update("BTCUSDT", Timeframe.M1, dataclasses.replace(candles.candle(index), closed=True))
-    stream.update("BTCUSDT", Timeframe.M1, dataclasses.replace(candles.candle(399), closed=False))
-    assert analytics.wait_idle()
-    services = SimpleNamespace(settings=settings, market=MarketStub(stream), analytics=analytics)
-    try:
-        yield stream, analytics, services
-    finally:
-        analytics.stop()
+    with live_services(WINDOW, capacity=1000) as running:
+        yield running
 
 
 PICKS = ["RSI", "BBANDS", "CDLENGULFING", "EMA?timeperiod=50"]
