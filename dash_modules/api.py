@@ -102,17 +102,4 @@ def register(server: Flask, services: Services, hub: PushHub | None = None) -> N
             raise BadRequest(f"'start' ({start}) is after 'end' ({end})")
         assert limit is not None
         candles = services.market.klines(symbol, timeframe, limit=limit, start=start, end=end)
-        return jsonify(
-            [
-                {
-                    "open_time": candle.open_time,
-                    "open": candle.open,
-                    "high": candle.high,
-                    "low": candle.low,
-                    "close": candle.close,
-                    "volume": candle.volume,
-                    "closed": candle.closed,
-                }
-                for candle in candles
-            ]
-        )
+        return jsonify([candle.as_dict() for candle in candles])

@@ -56,17 +56,7 @@ class SignalDetails:
         return {
             "signal": self.signal.as_dict(),
             "id": signal_id(self.signal),
-            "candle": None
-            if candle is None
-            else {
-                "open_time": candle.open_time,
-                "open": candle.open,
-                "high": candle.high,
-                "low": candle.low,
-                "close": candle.close,
-                "volume": candle.volume,
-                "closed": candle.closed,
-            },
+            "candle": None if candle is None else candle.as_dict(),
             "indicators": {item.name: item.values for item in self.indicators},
             "quality": None if self.quality is None else self.quality.as_dict(),
             "link": self.link,

@@ -57,6 +57,18 @@ class Candle:
             self.taker_buy_volume,
         )
 
+    def as_dict(self) -> dict[str, int | float | bool]:
+        """The JSON API's candle: open time (ms, UTC), OHLCV and the closed flag."""
+        return {
+            "open_time": self.open_time,
+            "open": self.open,
+            "high": self.high,
+            "low": self.low,
+            "close": self.close,
+            "volume": self.volume,
+            "closed": self.closed,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class KlineEvent:
