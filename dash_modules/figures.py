@@ -278,13 +278,7 @@ class ChartState:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "symbol": self.symbol,
-            "timeframe": self.timeframe,
-            "version": self.version,
-            "first_open_time": self.first_open_time,
-            "last_open_time": self.last_open_time,
-            "count": self.count,
-            "picks": list(self.picks),
+            **self.base_dict(),
             "signals_version": self.signals_version,
             "markers": self.markers,
             "min_strength": self.min_strength,
