@@ -125,17 +125,8 @@ class BacktestJobs:
         """Queue a run; raises `BacktestInputError` naming the problem (nothing is queued then)."""
         request = request_from_dict(data, self._settings, self._signal_settings.rules)
         variants = sweep_variants(data, request.exits, self._settings.max_sweep_runs)
-        source = request.source or self._source
-        candles = load_candles(
-            self._store,
-            source,
-            request.symbol,
-            request.timeframe,
-            start=request.start,
-            end=request.end,
-            limit=self._settings.max_candles,
-        )
-        request = replace(request, source=source)
+        request = replace(request, source=request.source or self._source)
+        candles = self._candles(request, self._settings.max_candles)
         job = Job(id=uuid.uuid4().hex[:12], request=request, variants=variants, candles=candles)
         with self._lock:
             self._jobs[job.id] = job
@@ -165,16 +156,7 @@ class BacktestJobs:
         from thebot.backtest.evidence import rule_evidence
 
         request = request_from_dict(data, self._settings, self._signal_settings.rules)
-        source = request.source or self._source
-        candles = load_candles(
-            self._store,
-            source,
-            request.symbol,
-            request.timeframe,
-            start=request.start,
-            end=request.end,
-            limit=EVIDENCE_MAX_CANDLES,
-        )
+        candles = self._candles(request, EVIDENCE_MAX_CANDLES)
         cost = 2 * request.fee_rate + 2 * request.slippage_fraction
         rows = rule_evidence(
             candles,
@@ -183,6 +165,19 @@ class BacktestJobs:
             round_trip_cost=cost,
         )
         return [row.as_dict() for row in rows]
+
+    def _candles(self, request: BacktestRequest, limit: int) -> CandleSnapshot:
+        """The stored candles a request names (no source: the running app's), at most `limit`; raises
+        `BacktestInputError` naming the problem."""
+        return load_candles(
+            self._store,
+            request.source or self._source,
+            request.symbol,
+            request.timeframe,
+            start=request.start,
+            end=request.end,
+            limit=limit,
+        )
 
     def stored_evidence(self, symbol: str, timeframe: Timeframe) -> StoredEvidence | None:
         """Every rule's record on the live source's stored `symbol` `timeframe` candles, from the cache
