@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from dash import Patch
 
 from dash_modules.figures import DOWN_COLOR, UP_COLOR
+from dash_modules.push import PushClient
 
 
 def apply_patch(figure: dict[str, Any], patch: Patch) -> dict[str, Any]:
@@ -70,3 +72,12 @@ def apply_chart_message(figure: dict[str, Any], chart: dict[str, Any]) -> dict[s
     for offset, trace in enumerate(chart.get("markers") or []):
         data[chart["marker_index"] + offset] = trace
     return result
+
+
+def drain(client: PushClient) -> list[dict[str, Any]]:
+    """The messages queued for one page, decoded from their server-sent-event frames."""
+    messages = []
+    while not client.queue.empty():
+        raw = client.queue.get_nowait()
+        messages.append(orjson.loads(raw.split(b"data: ", 1)[1]))
+    return messages

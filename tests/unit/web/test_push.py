@@ -13,8 +13,9 @@ import pytest
 
 from dash_modules.chart import full_chart
 from dash_modules.figures import ChartState
-from dash_modules.push import MAX_PANES, PushClient, PushHub, chart_panes_param
+from dash_modules.push import MAX_PANES, PushHub, chart_panes_param
 from tests.unit.web.market_stub import MarketStub
+from tests.unit.web.patching import drain
 from thebot.config import Settings
 from thebot.events import EventBus
 from thebot.market.datastream import DataStream
@@ -43,14 +44,6 @@ def services() -> Iterator[Any]:
         analytics=AnalyticsService(settings, stream, duckdb.connect(":memory:")),
         health=lambda: health,
     )
-
-
-def drain(client: PushClient) -> list[dict[str, Any]]:
-    messages = []
-    while not client.queue.empty():
-        raw = client.queue.get_nowait()
-        messages.append(orjson.loads(raw.split(b"data: ", 1)[1]))
-    return messages
 
 
 def test_pages_on_the_same_chart_share_one_update_and_stay_in_step(services: Any) -> None:

@@ -14,8 +14,9 @@ import pytest
 from dash_modules.application import nudge
 from dash_modules.markets_page import MARKETS_GRID, markets_props
 from dash_modules.matrix_page import MATRIX_GRAPH, matrix_props
-from dash_modules.push import PushClient, PushHub, shows_param
+from dash_modules.push import PushHub, shows_param
 from dash_modules.signals_page import SIGNALS_FEED, SignalsFeed
+from tests.unit.web.patching import drain
 from thebot.config import Settings
 from thebot.events import EventBus, SignalRaised
 from thebot.market.datastream import DataStream
@@ -78,14 +79,6 @@ def services() -> Iterator[Any]:
         analytics=FakeAnalytics(),
         health=lambda: health,
     )
-
-
-def drain(client: PushClient) -> list[dict[str, Any]]:
-    messages = []
-    while not client.queue.empty():
-        raw = client.queue.get_nowait()
-        messages.append(orjson.loads(raw.split(b"data: ", 1)[1]))
-    return messages
 
 
 def signal(minute: int, symbol: str = "BTCUSDT") -> Signal:
