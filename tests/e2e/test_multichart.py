@@ -15,6 +15,18 @@ TIMEFRAMES = ("1m", "5m", "15m", "1h")
 STEPS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000}
 
 
+def wait_for_panes(page: Any, count: int) -> None:
+    """Until the first `count` panes each draw a few candles."""
+    page.wait_for_function(
+        """(count) => [...Array(count).keys()].every((index) => {
+            const gd = document.querySelector('#multi-graph-' + index + ' .js-plotly-plot');
+            return gd && gd.data && gd.data.length && gd.data[0].x && gd.data[0].x.length > 2;
+        })""",
+        arg=count,
+        timeout=40_000,
+    )
+
+
 def pane_tails(page: Any) -> list[dict[str, Any] | None]:
     return page.evaluate(
         """() => [0, 1, 2, 3].map((index) => {
@@ -37,13 +49,7 @@ def test_four_panes_side_by_side_update_live_by_push(browser: Any, sim_app: Runn
     requests: list[str] = []
     page.on("request", lambda request: requests.append(f"{request.url} {request.post_data or ''}"))
     page.goto(f"{sim_app.url}/multi?symbol=BTCUSDT&timeframes={','.join(TIMEFRAMES)}")
-    page.wait_for_function(
-        """() => [0, 1, 2, 3].every((index) => {
-            const gd = document.querySelector('#multi-graph-' + index + ' .js-plotly-plot');
-            return gd && gd.data && gd.data.length && gd.data[0].x && gd.data[0].x.length > 2;
-        })""",
-        timeout=40_000,
-    )
+    wait_for_panes(page, 4)
 
     # Four charts, each of its timeframe, laid out 2x2.
     tails = pane_tails(page)
@@ -120,13 +126,7 @@ def test_four_panes_side_by_side_update_live_by_push(browser: Any, sim_app: Runn
 def test_a_phone_stacks_the_panes(browser: Any, sim_app: RunningApp) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(f"{sim_app.url}/multi?symbol=ETHUSDT&timeframes=1m,5m")
-    page.wait_for_function(
-        """() => [0, 1].every((index) => {
-            const gd = document.querySelector('#multi-graph-' + index + ' .js-plotly-plot');
-            return gd && gd.data && gd.data.length && gd.data[0].x && gd.data[0].x.length > 2;
-        })""",
-        timeout=40_000,
-    )
+    wait_for_panes(page, 2)
     tails = pane_tails(page)
     first, second = tails[0], tails[1]
     assert first is not None and second is not None
