@@ -156,6 +156,12 @@ def test_a_signal_alert_shows_every_rules_record_on_the_stream(browser: Any, app
     page.wait_for_selector("#alert-form-save")
     page.locator("#alert-form-kind").get_by_text("signal", exact=True).click()
     choose(page, "alert-form-condition", "any signal")
+    # The panel answers each form change: wait for its answer to the chosen condition (until then it may
+    # still show the message for the condition the kind change left empty).
+    page.wait_for_function(
+        "() => !document.getElementById('alert-form-evidence').innerText.includes(\"'condition'\")",
+        timeout=10_000,
+    )
     # Computed off the callback: while it computes (or before the first candles are stored) the form says
     # so; any change of the form asks again.
     deadline = time.monotonic() + 90
